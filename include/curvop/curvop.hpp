@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+// Umbrella header: includes every public header of curvop.
+#ifndef CURVOP_CURVOP_HPP
+#define CURVOP_CURVOP_HPP
+
+#include <curvop/version.hpp>
+#include <curvop/config.hpp>
+#include <curvop/concepts.hpp>
+#include <curvop/functions.hpp>
+#include <curvop/random.hpp>
+#include <curvop/operators/dense.hpp>
+#include <curvop/operators/diagonal.hpp>
+#include <curvop/operators/function.hpp>
+
+#endif  // CURVOP_CURVOP_HPP

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# curvop quick start. On a fresh Debian 12 machine it installs what is missing from Debian's
+# archive, configures, builds and then:
+#   bash tools/quickstart.sh tour    builds the examples and runs the tour (examples/tour.cpp)
+#   bash tools/quickstart.sh test    builds the test suite and runs it with ctest
+#   bash tools/quickstart.sh deps    only installs the dependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-tour}
+jobs=${CURVOP_JOBS:-$(nproc)}
+
+# Debian packages the project needs; only the missing ones are installed.
+need=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "quickstart: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+case "$what" in
+  deps) ;;
+  tour)
+    cmake --preset release >/dev/null
+    cmake --build --preset release -j "$jobs" --target tour
+    ./build/release/examples/tour
+    ;;
+  test)
+    cmake --workflow --preset test
+    ;;
+  *)
+    echo "usage: $0 {tour|test|deps}" >&2
+    exit 2
+    ;;
+esac
