@@ -15,8 +15,8 @@ namespace curvop {
 /// `fn` has the signature `void(const ConstRef<S>& x, MutRef<S> y)`, receives all k right-hand
 /// sides at once (x is cols x k) and must overwrite y (rows x k). It must be safe to call from
 /// several threads at once if the operator is (the library never calls it concurrently unless
-/// the user does). compile-time property: pass the tag `curvop::symmetric` to `function_operator` so that
-/// algorithms can derive `apply_transpose` from `apply`.
+/// the user does). Symmetry is a compile-time property: pass the tag `curvop::symmetric` to
+/// `function_operator` so that algorithms can derive `apply_transpose` from `apply`.
 ///
 /// Cost: that of `fn`.
 /// \tparam S float or double
