@@ -8,8 +8,7 @@
 #include <curvop/concepts.hpp>
 #include <curvop/functions.hpp>
 #include <curvop/random.hpp>
-#include <curvop/operators/dense.hpp>
-#include <curvop/operators/diagonal.hpp>
-#include <curvop/operators/function.hpp>
+#include <curvop/operators.hpp>
+#include <curvop/eigen/adaptor.hpp>
 
 #endif  // CURVOP_CURVOP_HPP

@@ -53,6 +53,12 @@ class Dense {
     CURVOP_ASSERT_APPLY(cols(), rows(), x, y);
     y.noalias() = m_lu->solve(x);
   }
+  /// y = A⁻ᵀ x (used by `inverse(transposed(a))`).
+  void apply_inverse_transpose(const ConstRef<S>& x, MutRef<S> y) const {
+    CURVOP_ASSERT(m_lu != nullptr, "Dense::apply_inverse_transpose: the matrix is not square");
+    CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
+    y.noalias() = m_lu->transpose().solve(x);
+  }
   Vector<S> diagonal() const { return m_a.diagonal(); }
 
  private:
