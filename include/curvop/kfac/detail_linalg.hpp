@@ -6,11 +6,13 @@
 #define CURVOP_KFAC_DETAIL_LINALG_HPP
 
 #include <Eigen/Cholesky>
-#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
 #include <curvop/config.hpp>
+#include <curvop/matrix_functions/eigh.hpp>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 namespace curvop::kfac::detail {
 
@@ -22,18 +24,18 @@ struct Eigh {
   Info info = Info::Success;
 };
 
-/// The one place K-FAC calls a symmetric eigensolver (Eigen's; to be switched to
-/// `curvop::symmetric_eigen`, LAPACK ?syevd when enabled, once matrix_functions/eigh.hpp lands).
+/// The one place K-FAC calls a symmetric eigensolver: `curvop::symmetric_eigen` (LAPACK's
+/// ?syevd with `CURVOP_USE_LAPACK`, Eigen's solver otherwise), plus a finiteness check.
 template <class S>
 Eigh<S> symmetric_eigen(const Matrix<S>& a) {
   Eigh<S> out;
-  Eigen::SelfAdjointEigenSolver<Matrix<S>> es(a, Eigen::ComputeEigenvectors);
-  if (es.info() != Eigen::Success) {
+  SymmetricEigen<S> es = curvop::symmetric_eigen<S>(a);
+  if (es.info != Info::Success) {
     out.info = Info::NumericalIssue;
     return out;
   }
-  out.values = es.eigenvalues();
-  out.vectors = es.eigenvectors();
+  out.values = std::move(es.values);
+  out.vectors = std::move(es.vectors);
   if (!out.values.allFinite() || !out.vectors.allFinite()) out.info = Info::NumericalIssue;
   return out;
 }
