@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+// Stochastic diagonal estimation: Hutchinson (with the normalised form for non-Rademacher
+// probes) and XDiag, each with an entrywise standard error and an optional control variate.
+#ifndef CURVOP_ESTIMATORS_DIAGONAL_HPP
+#define CURVOP_ESTIMATORS_DIAGONAL_HPP
+
+#include <curvop/estimators/trace.hpp>
+
+namespace curvop {
+
+/// The diagonal estimators.
+///
+/// - `Hutchinson` (Bekas, Kokiopoulou, Saad): \f$ \hat d = (\sum_j v_j \odot A v_j) \oslash
+///   (\sum_j v_j \odot v_j) \f$. For Rademacher probes the denominator is N and the estimate is
+///   the unbiased mean of \f$ v \odot Av \f$, with \f$ \mathrm{Var}(\hat d_i) = \sum_{j\ne i}
+///   A_{ij}^2 / N \f$. For Gaussian probes the plain mean \f$ \frac1N\sum v\odot Av \f$ carries
+///   the extra variance of \f$ v_i^2 \f$ around 1; the normalised form removes it (a ratio
+///   estimator: consistent, bias O(1/N)). Its standard error is the delta-method one,
+///   \f$ \mathrm{se}_i^2 = \frac{N}{N-1} \sum_j (x_{ij} - \hat d_i u_{ij})^2 / (\sum_j u_{ij})^2 \f$
+///   with x = v⊙Av, u = v⊙v.
+/// - `XDiag` (Epperly, Tropp, Webber): k = ⌊m/2⌋ probes Ω, Y = AΩ = QR, Z = AᵀQ; for each i the
+///   basis without probe i, \f$ P_i = Q(I - s_i s_i^T)Q^T \f$, gives
+///   \f$ d_i = \mathrm{diag}(P_i A) + \omega_i \odot (I-P_i)A\omega_i \oslash \omega_i^{\odot 2} \f$,
+///   computed from \f$ \mathrm{diag}(QQ^TA) = \mathrm{rowsum}(Q \odot Z) \f$,
+///   \f$ \mathrm{diag}(Q s s^T Q^T A) = Qs \odot Zs \f$ and \f$ Q^T A\omega_i = R e_i \f$.
+///   The residual term uses the normalised denominator \f$ \frac1k\sum_i \omega_i^{\odot 2} \f$
+///   (exactly k for Rademacher). Needs Aᵀ (a symmetric or transposable operator).
+enum class DiagonalMethod { Hutchinson, XDiag };
+
+/// Options of `estimate_diagonal`.
+struct DiagonalOptions {
+  DiagonalMethod method = DiagonalMethod::Hutchinson;
+  random::Distribution distribution = random::Distribution::Rademacher;
+  /// Budget: products with the operator (columns); at least 2 (Hutchinson) or 4 (XDiag).
+  Index max_matvecs = 100;
+  /// Adaptive stopping (Hutchinson): stop once ‖standard_error‖₂ ≤ rel_tol·‖estimate‖₂, checked
+  /// after every probe in probe order (independent of `block_size`). 0: spend the budget.
+  double rel_tol = 0.0;
+  /// Fewest probes before the adaptive rule may stop.
+  Index min_samples = 10;
+  /// Probes applied k at a time (one multi-RHS `apply` each).
+  Index block_size = 16;
+  std::uint64_t seed = 0;
+
+  void validate() const {
+    const Index minimum = method == DiagonalMethod::Hutchinson ? 2 : 4;
+    detail::require_argument(max_matvecs >= minimum, "estimators::DiagonalOptions",
+                             "max_matvecs must be >= the method's minimum (2 for Hutchinson, 4 "
+                             "for XDiag)",
+                             max_matvecs);
+    detail::require_argument(block_size >= 1, "estimators::DiagonalOptions",
+                             "block_size must be >= 1", block_size);
+    detail::require_argument(std::isfinite(rel_tol) && rel_tol >= 0,
+                             "estimators::DiagonalOptions", "rel_tol must be finite and >= 0",
+                             rel_tol);
+    detail::require_argument(min_samples >= 2, "estimators::DiagonalOptions",
+                             "min_samples must be >= 2", min_samples);
+  }
+};
+
+namespace detail {
+
+template <LinearOperator Op>
+DiagonalEstimate<scalar_t<Op>> hutchinson_diagonal(const Op& op, const DiagonalOptions& o,
+                                                   const Vector<double>& offset) {
+  using S = scalar_t<Op>;
+  const Index n = op.rows();
+  // Running sums per entry, in double: Σx, Σu, Σx², Σxu, Σu² (x = v⊙Av, u = v⊙v).
+  Vector<double> sx = Vector<double>::Zero(n), su = sx, sxx = sx, sxu = sx, suu = sx;
+  DiagonalEstimate<S> e;
+  Matrix<S> v(n, o.block_size), av(n, o.block_size);
+  bool stopped = false;
+  Index count = 0;
+  auto se_of = [&](Vector<double>& d, Vector<double>& se) {
+    d = sx.cwiseQuotient(su);
+    const double c = count > 1 ? double(count) / double(count - 1) : 0.0;
+    se = ((sxx - 2.0 * d.cwiseProduct(sxu) + d.cwiseProduct(d).cwiseProduct(suu)).cwiseMax(0.0) *
+          c)
+             .cwiseSqrt()
+             .cwiseQuotient(su);
+  };
+  Vector<double> d, se;
+  for (Index j0 = 0; j0 < o.max_matvecs && !stopped; j0 += o.block_size) {
+    const Index b = std::min(o.block_size, o.max_matvecs - j0);
+    random::fill_probes<S>(v.leftCols(b), o.distribution, o.seed, static_cast<std::uint64_t>(j0),
+                           kProbeStream);
+    apply_checked(op, v.leftCols(b), av.leftCols(b), "estimate_diagonal");
+    e.matvecs += b;
+    for (Index j = 0; j < b; ++j) {
+      const Vector<double> vj = v.col(j).template cast<double>();
+      const Vector<double> x = vj.cwiseProduct(av.col(j).template cast<double>());
+      const Vector<double> u = vj.cwiseProduct(vj);
+      sx += x;
+      su += u;
+      sxx += x.cwiseProduct(x);
+      sxu += x.cwiseProduct(u);
+      suu += u.cwiseProduct(u);
+      ++count;
+      if (o.rel_tol > 0 && count >= o.min_samples) {
+        se_of(d, se);
+        if (se.norm() <= o.rel_tol * (d + offset).norm()) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+  }
+  se_of(d, se);
+  if (count < 2) se.setConstant(std::numeric_limits<double>::infinity());
+  e.value = (d + offset).template cast<S>();
+  e.standard_error = se.template cast<S>();
+  e.samples = count;
+  e.info = (o.rel_tol > 0 && !stopped) ? Info::NoConvergence : Info::Success;
+  return e;
+}
+
+template <LinearOperator Op>
+DiagonalEstimate<scalar_t<Op>> xdiag(const Op& op, const DiagonalOptions& o,
+                                     const Vector<double>& offset) {
+  using S = scalar_t<Op>;
+  const Index n = op.rows();
+  const Index k = std::min(o.max_matvecs / 2, n);
+  DiagonalEstimate<S> e;
+  const Matrix<S> om = random::probes<S>(n, k, o.distribution, o.seed, 0, kProbeStream);
+  Matrix<S> y, q, r;
+  apply_blocked(op, om, y, o.block_size, "estimate_diagonal");
+  thin_qr(y, q, r);
+  Matrix<S> z(n, k);  // Aᵀ Q
+  for (Index j0 = 0; j0 < k; j0 += o.block_size) {
+    const Index b = std::min(o.block_size, k - j0);
+    curvop::apply_transpose(op, q.middleCols(j0, b), z.middleCols(j0, b));
+    if (!z.middleCols(j0, b).allFinite()) {
+      throw InvalidInput("estimate_diagonal: the operator returned a non-finite entry (NaN or Inf)");
+    }
+  }
+  e.matvecs = 2 * k;
+  e.samples = k;
+  const Matrix<double> qd = q.template cast<double>(), zd = z.template cast<double>();
+  const Matrix<double> omd = om.template cast<double>(), yd = y.template cast<double>();
+  const Matrix<double> rd = r.template cast<double>();
+  const Vector<double> base = qd.cwiseProduct(zd).rowwise().sum();  // diag(QQᵀA)
+  // Mean over probes of ω², the normalised denominator (k for Rademacher).
+  const Vector<double> den = omd.cwiseProduct(omd).rowwise().sum() / double(k);
+  Matrix<double> t(n, k);
+  if (detail::rank_deficient(r)) {
+    for (Index i = 0; i < k; ++i) {
+      t.col(i) = base + omd.col(i).cwiseProduct(yd.col(i) - qd * rd.col(i)).cwiseQuotient(den);
+    }
+  } else {
+    Matrix<double> s = rd.transpose().template triangularView<Eigen::Lower>().solve(
+        Matrix<double>::Identity(k, k));
+    s.colwise().normalize();
+    const Matrix<double> qs = qd * s, zs = zd * s;
+    for (Index i = 0; i < k; ++i) {
+      const Vector<double> rho = rd.col(i) - s.col(i) * s.col(i).dot(rd.col(i));
+      t.col(i) = base - qs.col(i).cwiseProduct(zs.col(i)) +
+                 omd.col(i).cwiseProduct(yd.col(i) - qd * rho).cwiseQuotient(den);
+    }
+  }
+  const Vector<double> mean = t.rowwise().mean();
+  const Vector<double> var =
+      k > 1 ? Vector<double>((t.colwise() - mean).rowwise().squaredNorm() / double(k - 1))
+            : Vector<double>::Zero(n);
+  e.value = (mean + offset).template cast<S>();
+  e.standard_error = (var / double(k)).cwiseSqrt().template cast<S>();
+  e.info = (o.rel_tol > 0 && !(e.standard_error.norm() <= o.rel_tol * e.value.norm()))
+               ? Info::NoConvergence
+               : Info::Success;
+  return e;
+}
+
+template <LinearOperator Op>
+DiagonalEstimate<scalar_t<Op>> diagonal_dispatch(const Op& op, const DiagonalOptions& o,
+                                                 const Vector<double>& offset) {
+  if (o.method == DiagonalMethod::XDiag) {
+    if constexpr (TransposableOperator<Op> || is_symmetric_v<Op>) {
+      return xdiag(op, o, offset);
+    } else {
+      throw std::invalid_argument(
+          "estimate_diagonal: XDiag needs Aᵀ: the operator must be symmetric (is_symmetric) or "
+          "have apply_transpose");
+    }
+  }
+  return hutchinson_diagonal(op, o, offset);
+}
+
+}  // namespace detail
+
+/// Estimates diag(A) of a square operator from matrix-vector products only.
+///
+/// \param op any square `LinearOperator`; XDiag also needs Aᵀ (symmetric or transposable)
+/// \param options method, budget, adaptive tolerance, block size, seed (`validate()`d)
+/// \throws std::invalid_argument for bad options (or XDiag on an operator without Aᵀ),
+///         DimensionMismatch for a non-square operator, InvalidInput for NaN/Inf products
+///
+/// **Cost:** `max_matvecs` products; Hutchinson O(n·block_size) extra memory and O(n) work per
+/// probe; XDiag O(n·m) memory and O(n·m²) flops.
+///
+/// **Reference:** Bekas, Kokiopoulou, Saad, "An estimator for the diagonal of a matrix", Appl.
+/// Numer. Math. 2007; Epperly, Tropp, Webber, "XTrace", SIMAX 2024 (XDiag, §5).
+template <LinearOperator Op>
+[[nodiscard]] DiagonalEstimate<scalar_t<Op>> estimate_diagonal(
+    const Op& op, const DiagonalOptions& options = {}) {
+  options.validate();
+  detail::require_square(op, "estimate_diagonal");
+  return detail::diagonal_dispatch(op, options, Vector<double>::Zero(op.rows()));
+}
+
+/// Estimates diag(A) with a control variate C of known diagonal: diag(C) + estimate of
+/// diag(A − C). Unbiased (Rademacher Hutchinson) for any C, with the variance of the
+/// estimator on A − C. diag(C) comes from `curvop::diagonal(C)`; products with C are not
+/// counted in `matvecs`.
+///
+/// **Cost:** that of `estimate_diagonal` plus one product with C per product with A.
+template <LinearOperator Op, LinearOperator Cv>
+[[nodiscard]] DiagonalEstimate<scalar_t<Op>> estimate_diagonal(const Op& op, const Cv& control,
+                                                               const DiagonalOptions& options) {
+  options.validate();
+  detail::require_square(op, "estimate_diagonal");
+  detail::require_control_variate(op, control, "estimate_diagonal");
+  const Vector<double> dc = curvop::diagonal(control).template cast<double>();
+  const detail::DifferenceOperator<Op, Cv> diff(op, control);
+  return detail::diagonal_dispatch(diff, options, dc);
+}
+
+}  // namespace curvop
+
+#endif  // CURVOP_ESTIMATORS_DIAGONAL_HPP
