@@ -7,5 +7,6 @@
 #include <curvop/shampoo/options.hpp>
 #include <curvop/shampoo/blocking.hpp>
 #include <curvop/shampoo/shampoo.hpp>
+#include <curvop/shampoo/nearest_kronecker.hpp>
 
 #endif  // CURVOP_SHAMPOO_HPP

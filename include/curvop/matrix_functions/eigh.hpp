@@ -33,14 +33,28 @@ void eigen_placeholder(SymmetricEigen<S>& r, Index n, bool vectors, Info info) {
   r.info = info;
 }
 
+/// True when every entry of the lower triangle of `a` is finite.
 template <class S>
-SymmetricEigen<S> symmetric_eigen_impl(const ConstRef<S>& a, bool vectors) {
+bool lower_finite(const ConstRef<S>& a) {
+  for (Index j = 0; j < a.cols(); ++j) {
+    if (!a.col(j).tail(a.rows() - j).allFinite()) return false;
+  }
+  return true;
+}
+
+/// Which eigensolver runs: the configured one (LAPACK when CURVOP_USE_LAPACK) or Eigen's own
+/// (benchmarks compare both in one binary).
+enum class EigenBackend { Configured, Eigen };
+
+template <class S>
+SymmetricEigen<S> symmetric_eigen_impl(const ConstRef<S>& a, bool vectors,
+                                       EigenBackend backend = EigenBackend::Configured) {
   require_conformant(a.rows() == a.cols(), "symmetric_eigen: matrix must be square", a, a);
   const Index n = a.rows();
   SymmetricEigen<S> r;
   // Only the lower triangle is read, like both backends; a non-finite entry there would make
   // LAPACK loop or return NaN, so it is rejected up front.
-  if (!a.template triangularView<Eigen::Lower>().toDenseMatrix().allFinite()) {
+  if (!lower_finite<S>(a)) {
     eigen_placeholder(r, n, vectors, Info::InvalidInput);
     return r;
   }
@@ -50,15 +64,20 @@ SymmetricEigen<S> symmetric_eigen_impl(const ConstRef<S>& a, bool vectors) {
     return r;
   }
 #if defined(CURVOP_USE_LAPACK)
-  r.vectors = a;
-  r.values.resize(n);
-  const int info = lapack::syevd<S>(vectors, n, r.vectors.data(), n, r.values.data());
-  if (info != 0 || !r.values.allFinite()) {
-    eigen_placeholder(r, n, vectors, Info::NoConvergence);
+  if (backend == EigenBackend::Configured) {
+    r.vectors = a;
+    r.values.resize(n);
+    const int info = lapack::syevd<S>(vectors, n, r.vectors.data(), n, r.values.data());
+    if (info != 0 || !r.values.allFinite()) {
+      eigen_placeholder(r, n, vectors, Info::NoConvergence);
+      return r;
+    }
+    if (!vectors) r.vectors.resize(0, 0);
     return r;
   }
-  if (!vectors) r.vectors.resize(0, 0);
 #else
+  (void)backend;
+#endif
   Eigen::SelfAdjointEigenSolver<Matrix<S>> es(
       a, vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
   if (es.info() != Eigen::Success || !es.eigenvalues().allFinite()) {
@@ -67,7 +86,6 @@ SymmetricEigen<S> symmetric_eigen_impl(const ConstRef<S>& a, bool vectors) {
   }
   r.values = es.eigenvalues();
   if (vectors) r.vectors = es.eigenvectors();
-#endif
   return r;
 }
 

@@ -75,13 +75,13 @@ inline double resolve_shift(const RootOptions& o, double lmax, double jitter_rel
 /// One attempt of the requested computation in precision S, without any fallback.
 template <class S>
 RootResult<S> root_attempt(const Matrix<S>& a, int p, RootKind kind, const RootOptions& o,
-                           double jitter_rel) {
+                           double jitter_rel, EigenBackend backend = EigenBackend::Configured) {
   const Index n = a.rows();
   RootResult<S> r;
   r.info = Info::NumericalIssue;
   const double s = kind == RootKind::InverseRoot ? -1.0 / p : 0.5;
   if (o.method == RootMethod::Eigendecomposition) {
-    const SymmetricEigen<S> e = symmetric_eigen<S>(a);
+    const SymmetricEigen<S> e = symmetric_eigen_impl<S>(a, true, backend);
     if (e.info != Info::Success) return r;
     const double lmax = std::max(static_cast<double>(e.values(n - 1)), 0.0);
     if (jitter_rel > 0.0 && !(lmax > 0.0)) return r;  // no scale to jitter against

@@ -88,13 +88,13 @@ struct Options {
   /// Throws `std::invalid_argument` naming the offending option.
   void validate() const {
     constexpr const char* where = "shampoo::Options";
-    detail::require_argument(root_order >= 0, where, "root_order must be >= 0", root_order);
-    detail::require_argument(beta2 > 0.0 && beta2 <= 1.0, where, "beta2 must be in (0, 1]",
+    curvop::detail::require_argument(root_order >= 0, where, "root_order must be >= 0", root_order);
+    curvop::detail::require_argument(beta2 > 0.0 && beta2 <= 1.0, where, "beta2 must be in (0, 1]",
                              beta2);
-    detail::require_argument(max_block >= 1, where, "max_block must be >= 1", max_block);
-    detail::require_argument(graft_beta2 > 0.0 && graft_beta2 < 1.0, where,
+    curvop::detail::require_argument(max_block >= 1, where, "max_block must be >= 1", max_block);
+    curvop::detail::require_argument(graft_beta2 > 0.0 && graft_beta2 < 1.0, where,
                              "graft_beta2 must be in (0, 1)", graft_beta2);
-    detail::require_argument(std::isfinite(graft_epsilon) && graft_epsilon > 0.0, where,
+    curvop::detail::require_argument(std::isfinite(graft_epsilon) && graft_epsilon > 0.0, where,
                              "graft_epsilon must be finite and > 0", graft_epsilon);
     root_options().validate();
   }

@@ -71,8 +71,8 @@ class Shampoo {
   /// bad options or dimensions.
   Shampoo(Index rows, Index cols, const Options& options = {})
       : m_rows(rows), m_cols(cols), m_options(options) {
-    detail::require_argument(rows >= 1, "shampoo::Shampoo", "rows must be >= 1", rows);
-    detail::require_argument(cols >= 1, "shampoo::Shampoo", "cols must be >= 1", cols);
+    curvop::detail::require_argument(rows >= 1, "shampoo::Shampoo", "rows must be >= 1", rows);
+    curvop::detail::require_argument(cols >= 1, "shampoo::Shampoo", "cols must be >= 1", cols);
     m_options.validate();
     m_blocking = Blocking(rows, cols, m_options.max_block);
     m_blocks.resize(static_cast<std::size_t>(m_blocking.size()));
@@ -124,7 +124,7 @@ class Shampoo {
   /// **Cost:** Σ_b r_b c_b (r_b + c_b) flops, temporary memory of one set of statistics.
   void update(const ConstRef<S>& g) {
     check_shape(g, "shampoo::Shampoo::update");
-    detail::require_finite(g, "shampoo::Shampoo::update");
+    curvop::detail::require_finite(g, "shampoo::Shampoo::update");
     const double beta = m_options.beta2;
     const S keep = static_cast<S>(beta);
     const S add = beta < 1.0 ? static_cast<S>(1.0 - beta) : S(1);
@@ -189,7 +189,7 @@ class Shampoo {
   void precondition(const ConstRef<S>& g, MutRef<S> out) const {
     check_shape(g, "shampoo::Shampoo::precondition");
     check_shape(out, "shampoo::Shampoo::precondition (output)");
-    detail::require_finite(g, "shampoo::Shampoo::precondition");
+    curvop::detail::require_finite(g, "shampoo::Shampoo::precondition");
     const auto nb = static_cast<std::ptrdiff_t>(m_blocks.size());
 #if defined(CURVOP_USE_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
@@ -220,7 +220,7 @@ class Shampoo {
   bool two_sided() const { return m_options.variant != Variant::OneSided; }
   Block& block(Index k) { return m_blocks[static_cast<std::size_t>(k)]; }
   const Block& block(Index k) const {
-    detail::require_argument(k >= 0 && k < m_blocking.size(), "shampoo::Shampoo",
+    curvop::detail::require_argument(k >= 0 && k < m_blocking.size(), "shampoo::Shampoo",
                              "block index must be in [0, blocks)", k);
     return m_blocks[static_cast<std::size_t>(k)];
   }
@@ -232,7 +232,7 @@ class Shampoo {
       Index rows() const { return r; }
       Index cols() const { return c; }
     };
-    detail::require_conformant(g.rows() == m_rows && g.cols() == m_cols,
+    curvop::detail::require_conformant(g.rows() == m_rows && g.cols() == m_cols,
                                std::string(where) + ": gradient and parameter", g,
                                Shape{m_rows, m_cols});
   }
