@@ -3,6 +3,7 @@
 // interface, each against a dense double-precision computation from the definitions.
 #include <curvop/functions.hpp>
 #include <curvop/kfac.hpp>
+#include <curvop/operators/kronecker.hpp>
 
 #include "kfac/support/dense_kfac.hpp"
 #include "support/catch.hpp"
@@ -266,4 +267,24 @@ TEMPLATE_TEST_CASE("the damped factors are operators that rebuild the Kronecker 
                                           curvop::to_dense(g).template cast<double>());
   CHECK(ct::rel_err(curvop::to_dense(k), c) <= ct::apply_tol<S>(in + out));
   CHECK(ct::rel_err(a.diagonal(), a.matrix().diagonal()) == 0.0);
+}
+
+TEMPLATE_TEST_CASE("curvop::kron of the damped factors is the K-FAC operator", "[kfac]", float,
+                   double) {
+  using S = TestType;
+  const Index n = 32, in = 5, out = 4;
+  for (bool bias : {false, true}) {
+    kf::KFac<S> k(in, out, {.damping = 1e-2, .mode = kf::Damping::PiAdjusted, .bias = bias});
+    REQUIRE(k.update(activations<S>(n, in, 61), grads<S>(n, out, 62)) == Info::Success);
+    REQUIRE(k.compute() == Info::Success);
+    // DESIGN.md's convention: kron(A, G) vec(X) = vec(G X Aᵀ) is the K-FAC curvature of W.
+    const auto c = curvop::kron(k.damped_a(), k.damped_g());
+    STATIC_REQUIRE(curvop::InvertibleOperator<std::remove_cvref_t<decltype(c)>>);
+    REQUIRE(c.rows() == k.rows());
+    const Matrix<S> x = ct::gaussian_matrix<S>(k.cols(), 3, 63);
+    const double kappa = ct::spd_condition(curvop::to_dense(k).template cast<double>());
+    CHECK(ct::rel_err(curvop::apply(c, x), curvop::apply(k, x)) <= ct::apply_tol<S>(in + out));
+    CHECK(ct::rel_err(curvop::apply_inverse(c, x), curvop::apply_inverse(k, x)) <=
+          ct::inverse_tol<S>(in + out, kappa));
+  }
 }
