@@ -5,6 +5,8 @@
 #   bash tools/quickstart.sh tour    builds the examples and runs the tour (examples/tour.cpp)
 #   bash tools/quickstart.sh test    builds the test suite and runs it with ctest
 #   bash tools/quickstart.sh deps    only installs the dependencies
+# CURVOP_WITH_BACKENDS=1 also installs the optional backends' packages (OpenBLAS, LAPACK) and
+# Python's numpy/scipy/sklearn/matplotlib used by the comparison scripts in bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-tour}
@@ -12,6 +14,9 @@ jobs=${CURVOP_JOBS:-$(nproc)}
 
 # Debian packages the project needs; only the missing ones are installed.
 need=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev)
+if [ "${CURVOP_WITH_BACKENDS:-0}" = 1 ]; then
+  need+=(libopenblas-dev liblapack-dev python3-numpy python3-scipy python3-sklearn python3-matplotlib)
+fi
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -13,6 +13,8 @@ TEMPLATE_TEST_CASE("low-rank operators match dense references", "[operators][low
   using S = TestType;
   const auto u = gaussian<S>(9, 3, 1), v = gaussian<S>(6, 3, 2);
   check_operator({"LowRank"}, LowRank<S>(u.s, v.s), Matrix<double>(u.d * v.d.transpose()));
+  STATIC_REQUIRE(is_symmetric_v<decltype(low_rank<S>(u.s))>);
+  check_operator({"LowRank symmetric"}, low_rank<S>(u.s), Matrix<double>(u.d * u.d.transpose()));
 
   const Index n = 40, r = 5;
   const auto d = positive_vector<S>(n, 3);

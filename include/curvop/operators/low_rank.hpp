@@ -10,50 +10,76 @@
 
 namespace curvop {
 
-/// The rank-r operator U Vᵀ (U is rows x r, V is cols x r).
+/// The rank-r operator U Vᵀ (U is rows x r, V is cols x r), or U Uᵀ with `Symmetric = true`
+/// (V not stored; `is_symmetric` holds).
 ///
 /// Cost: `apply` 2·r·(rows + cols)·k flops (Vᵀx, then U·), an r x k temporary.
-template <class S>
+template <class S, bool Symmetric = false>
 class LowRank {
  public:
   using Scalar = S;
+  static constexpr bool is_symmetric = Symmetric;
 
-  LowRank(Matrix<S> u, Matrix<S> v) : m_u(std::move(u)), m_v(std::move(v)) {
+  /// U Vᵀ.
+  LowRank(Matrix<S> u, Matrix<S> v)
+    requires(!Symmetric)
+      : m_u(std::move(u)), m_v(std::move(v)) {
     detail::require_conformant(m_u.cols() == m_v.cols(),
                                "LowRank: U and V must have the same number of columns", m_u, m_v);
   }
+  /// U Uᵀ.
+  explicit LowRank(Matrix<S> u)
+    requires Symmetric
+      : m_u(std::move(u)) {}
 
   Index rows() const { return m_u.rows(); }
-  Index cols() const { return m_v.rows(); }
+  Index cols() const { return v().rows(); }
   Index rank() const { return m_u.cols(); }
   const Matrix<S>& u() const { return m_u; }
-  const Matrix<S>& v() const { return m_v; }
+  const Matrix<S>& v() const {
+    if constexpr (Symmetric) {
+      return m_u;
+    } else {
+      return m_v;
+    }
+  }
 
   void apply(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
-    const Matrix<S> t = m_v.transpose() * x;
+    const Matrix<S> t = v().transpose() * x;
     y.noalias() = m_u * t;
   }
   void apply_add(const ConstRef<S>& x, MutRef<S> y, S alpha) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
-    const Matrix<S> t = m_v.transpose() * x;
+    const Matrix<S> t = v().transpose() * x;
     y.noalias() += alpha * (m_u * t);
   }
   void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(cols(), rows(), x, y);
     const Matrix<S> t = m_u.transpose() * x;
-    y.noalias() = m_v * t;
+    y.noalias() = v() * t;
   }
   Vector<S> diagonal() const {
     // diag(U Vᵀ)_i = Σ_j U_ij V_ij for the leading min(rows, cols) rows.
     const Index n = std::min(rows(), cols());
-    return m_u.topRows(n).cwiseProduct(m_v.topRows(n)).rowwise().sum();
+    return m_u.topRows(n).cwiseProduct(v().topRows(n)).rowwise().sum();
   }
 
  private:
   Matrix<S> m_u;
-  Matrix<S> m_v;
+  Matrix<S> m_v;  // empty when Symmetric
 };
+
+/// U Vᵀ.
+template <class S>
+[[nodiscard]] LowRank<S> low_rank(Matrix<S> u, Matrix<S> v) {
+  return LowRank<S>(std::move(u), std::move(v));
+}
+/// U Uᵀ (symmetric positive semi-definite).
+template <class S>
+[[nodiscard]] LowRank<S, true> low_rank(Matrix<S> u) {
+  return LowRank<S, true>(std::move(u));
+}
 
 /// D + U C Vᵀ: a diagonal plus a rank-r correction (D = diag(d) is n x n with no zero entry,
 /// U and V are n x r, C is r x r). With `Symmetric = true`, V = U and C = Cᵀ (V is not stored).
