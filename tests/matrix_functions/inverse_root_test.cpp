@@ -252,6 +252,10 @@ TEMPLATE_TEST_CASE("the fallback ladder: jitter, then the isotropic last resort,
       CHECK(std::isfinite(b.residual));
     }
   }
+  // The zero matrix has no scale to jitter against: the isotropic rung with c = 1, the identity.
+  const auto zero = curvop::inverse_root<S>(Matrix<S>::Zero(n, n), 4);
+  CHECK(zero.fallback == Fallback::Isotropic);
+  CHECK(zero.root == Matrix<S>::Identity(n, n));
   // Newton with one iteration cannot reach the residual, and jitter does not help: isotropic.
   const Spectral good = geometric(n, 1e3, 62);
   const auto one = curvop::inverse_root<S>(
