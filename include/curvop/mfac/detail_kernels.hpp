@@ -142,10 +142,11 @@ void for_chunks(Index d, Body&& body) {
 /// written): then out has k + 1 columns and the last is Wᵀ w_{xhat_col}.
 /// `write`, when not null, is a column of W (one of the `cols` read) into which x.col(0) is
 /// stored, converted to T, chunk by chunk just before the chunk is read: the fused push, one pass.
+/// `hat_only` skips the products with x (out then has the one column Wᵀ w_{xhat_col}).
 template <class S, class T>
 void dots(const WindowView<T>& w, const ConstRef<S>& x, Eigen::Ref<Matrix<double>> out,
-          Index xhat_col = -1, T* write = nullptr) {
-  const Index m = w.cols, k = x.cols();
+          Index xhat_col = -1, T* write = nullptr, bool hat_only = false) {
+  const Index m = w.cols, k = hat_only ? 0 : x.cols();
   const Index kk = k + (xhat_col >= 0 ? 1 : 0);
   CURVOP_ASSERT(out.rows() == m && out.cols() == kk, "mfac::dots: output shape");
   if (m == 0) return;
@@ -161,7 +162,7 @@ void dots(const WindowView<T>& w, const ConstRef<S>& x, Eigen::Ref<Matrix<double
       const Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>> wc(w.data + r0, rows, m,
                                                                    Eigen::OuterStride<>(w.ld));
       Matrix<S> part(m, kk);
-      part.leftCols(k).noalias() = wc.transpose() * x.middleRows(r0, rows);
+      if (k > 0) part.leftCols(k).noalias() = wc.transpose() * x.middleRows(r0, rows);
       if (kk > k) part.col(k).noalias() = wc.transpose() * wc.col(xhat_col);
       a += part.template cast<double>();
     } else {

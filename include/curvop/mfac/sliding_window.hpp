@@ -8,6 +8,7 @@
 #include <curvop/concepts.hpp>
 #include <curvop/mfac/detail_cholesky.hpp>
 #include <curvop/mfac/detail_kernels.hpp>
+#include <curvop/mfac/empirical_fisher.hpp>
 
 namespace curvop::mfac {
 
@@ -127,36 +128,63 @@ class SlidingWindowFisher {
     return Info::Success;
   }
 
+  /// Replaces the window by the columns of G (dim x n, n ≤ capacity, oldest first) in one
+  /// blocked pass: K = ĜᵀĜ by symmetric rank-k updates (level 3), then one factorisation. The
+  /// same operator as n pushes, at the cost of one set-up. Throws like `push` (window unchanged),
+  /// and `DimensionMismatch` for n > capacity.
+  [[nodiscard]] Info assign(const ConstRef<S>& gradients) {
+    const Index n = gradients.cols();
+    curvop::detail::require_conformant(gradients.rows() == rows() && n <= capacity(),
+                                       "mfac::SlidingWindowFisher::assign: gradients must be "
+                                       "dim x n with n <= capacity",
+                                       gradients, m_w);
+    curvop::detail::require_finite(gradients, "mfac::SlidingWindowFisher::assign");
+    Matrix<S> stored(rows(), n);
+    for (Index j = 0; j < n; ++j) {
+      detail::write_column(m_w.data(), m_w.rows(), j, gradients.col(j).data(), rows());
+      detail::load(m_w.col(j).data(), stored.col(j).data(), rows());
+    }
+    Matrix<double> k;
+    Vector<S> row_sq;
+    detail::gram(stored, k, row_sq);
+    m_k.topLeftCorner(n, n) = k;
+    m_n = n;
+    m_start = 0;
+    return refactorize();
+  }
+
   /// Adds g (dim x 1) as the newest gradient, evicting the oldest once the window is full.
   /// Throws `DimensionMismatch` for a wrong length and `InvalidInput` for a non-finite entry,
   /// leaving the window exactly as it was. Returns `NumericalIssue` if the small factor could not
   /// be rebuilt (then the previous factor stays in use). Cost: one pass + O(m²) amortised.
   [[nodiscard]] Info push(const ConstRef<S>& g) {
     check_gradient(g);
-    const Index slot = next_slot(), cols = std::min(m_n + 1, capacity());
-    Matrix<double> s(cols, half_storage ? 2 : 1);
-    detail::dots<S>(view(cols), g, s, half_storage ? slot : Index(-1), m_w.col(slot).data());
-    return integrate(slot, s.col(s.cols() - 1));
+    const Index slot = next_slot();
+    Matrix<double> s(std::min(m_n + 1, capacity()), 1);
+    write_and_dot(g, slot, s);
+    return integrate(slot, s.col(0));
   }
 
-  /// The optimizer step: pushes g, then y = F⁻¹g with the new window, reusing the dot products
-  /// of g with the window from the push. Two passes over the window in all. Same errors as
-  /// `push` (y is untouched when it throws).
+  /// The optimizer step: pushes g, then y = F⁻¹ĝ with the new window, where ĝ is g as the
+  /// window stores it (ĝ = g for float and double storage; g rounded to 16 bits otherwise). The
+  /// dot products of ĝ with the window are those of the push, so the step reads the window
+  /// twice in all. Preconditioning ĝ rather than g keeps the vector in the span of the window:
+  /// the rounding error g − ĝ, which lies outside it, would otherwise be amplified by λ⁻¹.
+  /// Same errors as `push` (y is untouched when it throws).
   [[nodiscard]] Info push_and_apply_inverse(const ConstRef<S>& g, MutRef<S> y) {
     check_gradient(g);
     curvop::detail::require_conformant(y.rows() == rows() && y.cols() == 1,
                                        "mfac::SlidingWindowFisher::push_and_apply_inverse: y", y,
                                        g);
-    const Index slot = next_slot(), cols = std::min(m_n + 1, capacity());
-    Matrix<double> s(cols, half_storage ? 2 : 1);
-    detail::dots<S>(view(cols), g, s, half_storage ? slot : Index(-1), m_w.col(slot).data());
-    const Info info = integrate(slot, s.col(s.cols() - 1));
-    // s.col(0) = Gᵀg with the exact g (for 16-bit storage the K row used the stored copy).
-    Matrix<double> c = s.leftCols(1);
-    solve_in_place(c);
-    const Matrix<S> cs = c.template cast<S>();
-    const S inv = S(1) / m_damping;
-    detail::combine<S>(view(m_n), g, cs, inv, -inv, y);
+    const Index slot = next_slot();
+    Matrix<double> s(std::min(m_n + 1, capacity()), 1);
+    write_and_dot(g, slot, s);
+    const Info info = integrate(slot, s.col(0));
+    // ĝ = G e_slot, so F⁻¹ĝ = λ⁻¹(ĝ − G M⁻¹Gᵀĝ) = −λ⁻¹ G (M⁻¹Gᵀĝ − e_slot): one pass over G.
+    solve_in_place(s);
+    s(slot, 0) -= 1.0;
+    const Matrix<S> cs = s.template cast<S>();
+    detail::combine<S>(view(m_n), g, cs, S(0), -S(1) / m_damping, y);
     return info;
   }
 
@@ -209,6 +237,11 @@ class SlidingWindowFisher {
                                        "mfac::SlidingWindowFisher: gradient must be dim x 1", g,
                                        m_w);
     curvop::detail::require_finite(g, "mfac::SlidingWindowFisher::push");
+  }
+
+  /// Writes g into `slot` and sets s = Gᵀĝ over the columns held after the push, in one pass.
+  void write_and_dot(const ConstRef<S>& g, Index slot, Matrix<double>& s) {
+    detail::dots<S>(view(s.rows()), g, s, slot, m_w.col(slot).data(), /*hat_only=*/true);
   }
 
   detail::WindowView<Storage> view(Index cols) const {
