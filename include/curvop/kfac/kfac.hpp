@@ -62,7 +62,7 @@ namespace curvop::kfac {
 /// length d_out·d_in (k right-hand sides per call, y overwritten; `apply*` are const and
 /// thread-safe). `precondition(V)` is the same inverse on the d_out × d_in matrix V.
 ///
-/// **Cost:** `update` N(d_in² + d_out²) flops (two symmetric rank-N updates); `compute()`
+/// **Cost:** `update` 2N(d_in² + d_out²) flops (two GEMMs XᵀX); `compute()`
 /// O(d_in³ + d_out³); `apply`/`apply_inverse` 2·d_out·d_in·(d_out + d_in)·k flops (factored) or
 /// twice that (`Exact`), with d_out·d_in·k (factored) or 2·d_out·d_in·k (`Exact`) scalars of
 /// temporaries. Memory: 4 d_in² + 4 d_out² scalars (factors, damped factors and inverses).
