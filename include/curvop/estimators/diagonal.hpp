@@ -30,6 +30,7 @@ enum class DiagonalMethod { Hutchinson, XDiag };
 /// Options of `estimate_diagonal`.
 struct DiagonalOptions {
   DiagonalMethod method = DiagonalMethod::Hutchinson;
+  /// Probe entries: Rademacher (exact on diagonal matrices) or Gaussian (normalised form).
   random::Distribution distribution = random::Distribution::Rademacher;
   /// Budget: products with the operator (columns); at least 2 (Hutchinson) or 4 (XDiag).
   Index max_matvecs = 100;
@@ -40,8 +41,10 @@ struct DiagonalOptions {
   Index min_samples = 10;
   /// Probes applied k at a time (one multi-RHS `apply` each).
   Index block_size = 16;
+  /// Seed of the counter-based probes (`curvop::random`).
   std::uint64_t seed = 0;
 
+  /// Throws `std::invalid_argument` naming the option, the rule and the value.
   void validate() const {
     const Index minimum = method == DiagonalMethod::Hutchinson ? 2 : 4;
     detail::require_argument(max_matvecs >= minimum, "estimators::DiagonalOptions",
@@ -214,7 +217,7 @@ template <LinearOperator Op>
 /// **Cost:** that of `estimate_diagonal` plus one product with C per product with A.
 template <LinearOperator Op, LinearOperator Cv>
 [[nodiscard]] DiagonalEstimate<scalar_t<Op>> estimate_diagonal(const Op& op, const Cv& control,
-                                                               const DiagonalOptions& options) {
+                                                               const DiagonalOptions& options = {}) {
   options.validate();
   detail::require_square(op, "estimate_diagonal");
   detail::require_control_variate(op, control, "estimate_diagonal");

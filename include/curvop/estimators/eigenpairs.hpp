@@ -26,7 +26,9 @@ enum class EigenMethod {
 
 /// Options of `top_eigenpairs`.
 struct EigenOptions {
+  /// The algorithm.
   EigenMethod method = EigenMethod::Lanczos;
+  /// The end of the spectrum wanted.
   Which which = Which::LargestAlgebraic;
   /// Convergence: every wanted pair has ‖A x − θ x‖ ≤ tol·max(|θ_1|, tiny) (θ_1 the largest
   /// Ritz value in magnitude, an estimate of ‖A‖₂). 0 selects eps^(3/4) of the scalar type.
@@ -39,6 +41,7 @@ struct EigenOptions {
   /// Seed of the random starting vector(s).
   std::uint64_t seed = 0;
 
+  /// Throws `std::invalid_argument` naming the option, the rule and the value.
   void validate() const {
     detail::require_argument(std::isfinite(tol) && tol >= 0 && tol < 1, "estimators::EigenOptions",
                              "tol must be in [0, 1)", tol);
@@ -60,12 +63,12 @@ struct EigenOptions {
 /// `NoConvergence` when the budget ran out first (the best pairs so far are returned).
 template <class S>
 struct Eigenpairs {
-  Vector<S> values;
+  Vector<S> values;     ///< λ_i, from the wanted end
   Matrix<S> vectors;    ///< n x k, orthonormal columns
   Vector<S> residuals;  ///< ‖A xᵢ − λᵢ xᵢ‖₂
-  Index matvecs = 0;
+  Index matvecs = 0;   ///< products with the operator
   Index restarts = 0;  ///< thick restarts (Lanczos) or iterations (power)
-  Info info = Info::Success;
+  Info info = Info::Success;  ///< Success, NoConvergence or NumericalIssue
 };
 
 namespace detail {

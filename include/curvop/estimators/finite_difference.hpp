@@ -19,6 +19,7 @@ enum class DifferenceScheme {
 
 /// Options of `finite_difference_hvp`.
 struct FiniteDifferenceOptions {
+  /// Central (default, more accurate) or forward (half the gradient calls).
   DifferenceScheme scheme = DifferenceScheme::Central;
   /// Relative step η: the step along a direction v is h = η·(1 + ‖x‖)/‖v‖, so that the point
   /// moves by η relative to the scale of x. 0 selects the step that balances truncation against
@@ -26,6 +27,7 @@ struct FiniteDifferenceOptions {
   /// differences (6e-6 in double, 5e-3 in float), ε^(1/2) for forward (1.5e-8, 3.5e-4).
   double relative_step = 0.0;
 
+  /// Throws `std::invalid_argument` naming the option, the rule and the value.
   void validate() const {
     detail::require_argument(std::isfinite(relative_step) && relative_step >= 0 &&
                                  relative_step < 1,
@@ -77,6 +79,7 @@ class FiniteDifferenceHvp {
   /// The relative step η in use.
   double relative_step() const { return m_eta; }
 
+  /// y ≈ H x, column by column (x is n x k, y preallocated n x k).
   void apply(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
     const Index n = rows();

@@ -19,20 +19,24 @@ struct SlqOptions {
   Index lanczos_steps = 30;
   /// Probes N (independent quadratures averaged).
   Index num_probes = 16;
+  /// Probe entries (Rademacher: ‖v‖² = n exactly, the lower variance).
   random::Distribution distribution = random::Distribution::Rademacher;
   /// Probes run side by side, one multi-RHS `apply` per Lanczos step for the whole block.
   Index block_size = 8;
   /// Adaptive stopping of `estimate_trace_function`: stop once se ≤ rel_tol·|estimate|, checked
   /// after every probe in probe order. 0: use all `num_probes`.
   double rel_tol = 0.0;
+  /// Fewest probes before the adaptive rule may stop.
   Index min_samples = 4;
   /// Density grid points (`spectral_density`).
   Index grid_points = 1000;
   /// Standard deviation of the Gaussian that smooths each node; 0 selects
   /// 1% of the span of the nodes (of max(|λ|, 1) when they coincide).
   double sigma = 0.0;
+  /// Seed of the counter-based probes.
   std::uint64_t seed = 0;
 
+  /// Throws `std::invalid_argument` naming the option, the rule and the value.
   void validate() const {
     detail::require_argument(lanczos_steps >= 1, "estimators::SlqOptions",
                              "lanczos_steps must be >= 1", lanczos_steps);
@@ -56,8 +60,8 @@ struct SlqOptions {
 /// which sum to 1; \f$ v^T f(A) v \approx \|v\|^2 \sum_j \tau_j f(\theta_j) \f$.
 template <class S>
 struct Quadrature {
-  Vector<S> nodes;
-  Vector<S> weights;
+  Vector<S> nodes;    ///< θ_j, ascending
+  Vector<S> weights;  ///< τ_j, summing to 1
   S probe_norm2 = S(0);  ///< ‖v‖²
 };
 

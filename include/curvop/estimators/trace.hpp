@@ -35,6 +35,7 @@ constexpr Index minimum_matvecs(TraceMethod m) noexcept {
 
 /// Options of `estimate_trace`.
 struct TraceOptions {
+  /// The estimator.
   TraceMethod method = TraceMethod::Hutchinson;
   /// Probe entries: Rademacher (lowest variance for Hutchinson) or Gaussian (rotation invariant).
   random::Distribution distribution = random::Distribution::Rademacher;
@@ -268,7 +269,7 @@ template <LinearOperator Op>
 /// spectral density of large implicit matrices", 2018, §4.
 template <LinearOperator Op, LinearOperator Cv>
 [[nodiscard]] Estimate<scalar_t<Op>> estimate_trace(const Op& op, const Cv& control,
-                                                    const TraceOptions& options) {
+                                                    const TraceOptions& options = {}) {
   options.validate();
   detail::require_square(op, "estimate_trace");
   detail::require_control_variate(op, control, "estimate_trace");
