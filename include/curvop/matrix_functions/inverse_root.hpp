@@ -81,7 +81,7 @@ RootResult<S> root_attempt(const Matrix<S>& a, int p, RootKind kind, const RootO
   r.info = Info::NumericalIssue;
   const double s = kind == RootKind::InverseRoot ? -1.0 / p : 0.5;
   if (o.method == RootMethod::Eigendecomposition) {
-    const SymmetricEigen<S> e = symmetric_eigen_impl<S>(a, true, backend);
+    SymmetricEigen<S> e = symmetric_eigen_impl<S>(a, true, backend);
     if (e.info != Info::Success) return r;
     const double lmax = std::max(static_cast<double>(e.values(n - 1)), 0.0);
     if (jitter_rel > 0.0 && !(lmax > 0.0)) return r;  // no scale to jitter against
@@ -89,11 +89,14 @@ RootResult<S> root_attempt(const Matrix<S>& a, int p, RootKind kind, const RootO
     // λ_ε = max(λ, 0) + shift: round-off negatives of a PSD matrix are clamped first.
     Vector<double> lam = e.values.template cast<double>().cwiseMax(0.0).array() + r.epsilon;
     if (kind == RootKind::InverseRoot && !(lam.minCoeff() > 0.0)) return r;
-    // X = W Wᵀ with W = Q diag(f(λ)^{1/2}): one GEMM, symmetric by construction.
+    // X = W Wᵀ with W = Q diag(f(λ)^{1/2}) scaled in place: one symmetric rank-n update (SYRK,
+    // half the flops of a GEMM), mirrored; symmetric by construction.
     const Vector<S> half = lam.array().pow(0.5 * s).template cast<S>();
     if (!half.allFinite()) return r;
-    const Matrix<S> w = e.vectors * half.asDiagonal();
-    r.root.noalias() = w * w.transpose();
+    e.vectors.array().rowwise() *= half.transpose().array();
+    r.root.setZero(n, n);
+    r.root.template selfadjointView<Eigen::Lower>().rankUpdate(e.vectors);
+    r.root.template triangularView<Eigen::StrictlyUpper>() = r.root.transpose();
   } else {
     const bool need_lmax = jitter_rel > 0.0 || (o.epsilon_mode == EpsilonMode::RelativeToMax &&
                                                 o.epsilon > 0.0);
@@ -214,7 +217,7 @@ RootResult<S> root_with_ladder(const ConstRef<S>& a_in, int p, RootKind kind,
 ///
 /// \param a symmetric PSD n x n matrix. \param p root order, ≥ 1 (Shampoo uses 4, Shampoo² 2).
 ///
-/// **Cost:** eigendecomposition: one `symmetric_eigen` (≈ 9n³ flops) + one n³ GEMM; coupled
+/// **Cost:** eigendecomposition: one `symmetric_eigen` (≈ 9n³ flops) + one SYRK (n³); coupled
 /// Newton: (2 + ⌊log₂p⌋ + popcount(p) − 1) GEMMs per iteration, ≈ 10–40 iterations depending on
 /// κ. The residual costs (p + 1) n² k flops with k probes. Memory O(n²).
 ///
