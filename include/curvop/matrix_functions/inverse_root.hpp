@@ -130,7 +130,8 @@ RootResult<S> root_attempt(const Matrix<S>& a, int p, RootKind kind, const RootO
 /// The whole ladder: attempt; jitter; double (float only); isotropic last resort.
 template <class S>
 RootResult<S> root_with_ladder(const ConstRef<S>& a_in, int p, RootKind kind,
-                               const RootOptions& o) {
+                               const RootOptions& o,
+                               EigenBackend backend = EigenBackend::Configured) {
   static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
                 "curvop matrix functions: float or double only");
   o.validate();
@@ -151,12 +152,12 @@ RootResult<S> root_with_ladder(const ConstRef<S>& a_in, int p, RootKind kind,
     return r;
   }
   const Matrix<S> a = a_in;
-  r = root_attempt<S>(a, p, kind, o, 0.0);
+  r = root_attempt<S>(a, p, kind, o, 0.0, backend);
   if (r.info == Info::Success) return r;
   const double jit =
       o.jitter > 0.0 ? o.jitter : std::sqrt(static_cast<double>(std::numeric_limits<S>::epsilon()));
   if (o.fallback) {
-    RootResult<S> j = root_attempt<S>(a, p, kind, o, jit);
+    RootResult<S> j = root_attempt<S>(a, p, kind, o, jit, backend);
     if (j.info == Info::Success) {
       j.info = Info::NumericalIssue;
       j.fallback = Fallback::Jitter;
@@ -164,7 +165,7 @@ RootResult<S> root_with_ladder(const ConstRef<S>& a_in, int p, RootKind kind,
     }
     if constexpr (std::is_same_v<S, float>) {
       const Matrix<double> ad = a.template cast<double>();
-      const RootResult<double> d = root_attempt<double>(ad, p, kind, o, jit);
+      const RootResult<double> d = root_attempt<double>(ad, p, kind, o, jit, backend);
       if (d.info == Info::Success) {
         RootResult<S> out;
         out.root = d.root.template cast<float>();
