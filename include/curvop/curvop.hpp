@@ -10,5 +10,11 @@
 #include <curvop/random.hpp>
 #include <curvop/operators.hpp>
 #include <curvop/eigen/adaptor.hpp>
+#include <curvop/matrix_functions.hpp>
+#include <curvop/mfac.hpp>
+#include <curvop/kfac.hpp>
+#include <curvop/shampoo.hpp>
+#include <curvop/estimators.hpp>
+#include <curvop/lowrank.hpp>
 
 #endif  // CURVOP_CURVOP_HPP
