@@ -62,10 +62,10 @@ namespace curvop::kfac {
 /// length d_out·d_in (k right-hand sides per call, y overwritten; `apply*` are const and
 /// thread-safe). `precondition(V)` is the same inverse on the d_out × d_in matrix V.
 ///
-/// **Cost:** `update` 2N(d_in² + d_out²) flops (two GEMMs XᵀX); `compute()`
+/// **Cost:** `update` N(d_in² + d_out²) flops (two symmetric rank-N updates); `compute()`
 /// O(d_in³ + d_out³); `apply`/`apply_inverse` 2·d_out·d_in·(d_out + d_in)·k flops (factored) or
 /// twice that (`Exact`), with d_out·d_in·k (factored) or 2·d_out·d_in·k (`Exact`) scalars of
-/// temporaries. Memory: 4 d_in² + 4 d_out² scalars (factors, damped factors and inverses).
+/// temporaries. Memory: 5 d_in² + 5 d_out² scalars (factors, scratch, damped factors, inverses).
 ///
 /// **Reference:** J. Martens, R. Grosse, "Optimizing Neural Networks with Kronecker-factored
 /// Approximate Curvature", ICML 2015 (§6.3: π-damping); R. Grosse, J. Martens, "A
@@ -323,16 +323,15 @@ class KFac {
   }
 
   Info fold(const ConstRef<S>& x, const ConstRef<S>& g, S scale_a, S scale_g) {
-    Matrix<S> ca = m_a.candidate(RunningCovariance<S>::batch_statistic(x, m_opts.bias, scale_a),
-                                 m_opts.ema);
-    Matrix<S> cg = m_g.candidate(RunningCovariance<S>::batch_statistic(g, false, scale_g),
-                                 m_opts.ema);
-    if (!ca.allFinite() || !cg.allFinite()) {
+    // Both statistics are prepared in scratch before either is committed: an overflow in
+    // either leaves both unchanged.
+    if (!m_a.prepare(x, m_opts.bias, scale_a, m_opts.ema) ||
+        !m_g.prepare(g, false, scale_g, m_opts.ema)) {
       m_info = Info::NumericalIssue;
       return m_info;
     }
-    m_a.commit(std::move(ca), m_opts.ema);
-    m_g.commit(std::move(cg), m_opts.ema);
+    m_a.commit(m_opts.ema);
+    m_g.commit(m_opts.ema);
     return Info::Success;
   }
 
