@@ -28,6 +28,8 @@ def ms(b):
 
 
 def parse(name):
+    if name.startswith("BM_Mfac_SmallIhvp"):
+        return None
     m = re.match(r"BM_Mfac_(\w+?)(?:<(.+?)>)?/(\d+)/(\d+)/(\d+)$", name)
     if not m:
         return None
