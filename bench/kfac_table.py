@@ -36,14 +36,14 @@ def ms(b):
 
 def main(path):
     rows = load(path)
-    print("| kernel | scalar | n | threads | time (ms) | fraction of GEMM rate | ratio to baseline |")
+    print("| kernel | scalar | n | threads | time (ms) | fraction of GEMM rate | baseline time / kernel time |")
     print("|---|---|---|---|---|---|---|")
     for (kernel, scalar, n, t, mode), b in sorted(rows.items()):
         if kernel in ("Compute",) or kernel.endswith("Baseline"):
             continue
         frac = b.get("flop_fraction")
         base = rows.get((BASELINE.get(kernel, ""), scalar, n, t, mode))
-        ratio = f"{ms(base) / ms(b):.2f}x faster" if base else "-"
+        ratio = f"{ms(base) / ms(b):.2f}" if base else "-"
         frac_s = f"{frac:.2f}" if frac is not None else "-"
         print(f"| {kernel} | {scalar} | {n} | {t} | {ms(b):.2f} | {frac_s} | {ratio} |")
     print()
