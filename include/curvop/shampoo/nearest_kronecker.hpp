@@ -19,7 +19,9 @@ struct KroneckerOptions {
   /// Power-iteration steps (≥ 1). One step from the identity gives Shampoo's L and R.
   int max_iterations = 50;
   /// Stop when both unit-norm factors move by at most this (Frobenius); 0 runs exactly
-  /// `max_iterations` steps.
+  /// `max_iterations` steps. A positive tolerance below the rounding floor of the scalar type,
+  /// 100·√(rows·cols)·ε, is raised to that floor (1e-10 is out of reach in float, where the
+  /// factors of a converged iteration still move by rounding).
   double tolerance = 1e-10;
 
   /// Throws `std::invalid_argument` naming the offending option.
@@ -69,6 +71,9 @@ KroneckerApproximation<S> kronecker_power_iteration(Index rows, Index cols, doub
   normalise_factor(l);
   normalise_factor(r);
   out.info = o.tolerance > 0.0 ? Info::NoConvergence : Info::Success;
+  const double floor = 100.0 * std::sqrt(static_cast<double>(rows * cols)) *
+                       static_cast<double>(Eigen::NumTraits<S>::epsilon());
+  const double tolerance = o.tolerance > 0.0 ? std::max(o.tolerance, floor) : 0.0;
   for (int k = 1; k <= o.max_iterations; ++k) {
     // Simultaneous update: from (I, I) the first step gives L ∝ E[G Gᵀ], R ∝ E[Gᵀ G].
     Matrix<S> l_next = left_step(r);
@@ -86,7 +91,7 @@ KroneckerApproximation<S> kronecker_power_iteration(Index rows, Index cols, doub
                                    static_cast<double>((r_next - r).norm()));
     l.swap(l_next);
     r.swap(r_next);
-    if (o.tolerance > 0.0 && change <= o.tolerance) {
+    if (tolerance > 0.0 && change <= tolerance) {
       out.info = Info::Success;
       break;
     }
