@@ -2,7 +2,8 @@
 // The machine's own roofline, measured in the same process as the benchmarks that report
 // against it: a streaming read (sum), a STREAM triad (a = b + s·c) over arrays of at least 4x the
 // last-level cache, and a GEMM of a given size. Kernels report `bw_fraction` / `flop_fraction`
-// counters: achieved rate divided by this roofline at the same thread count.
+// counters: achieved rate divided by this roofline at the same thread count, measured right after
+// the kernel (best of several runs, the STREAM convention).
 //
 // Use `->UseRealTime()` on every benchmark that reports a fraction: the counters are rates over
 // the benchmark's time, which must be wall time for multi-threaded kernels.
@@ -15,7 +16,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <map>
 #include <mutex>
 #include <vector>
 #if defined(CURVOP_USE_OPENMP)
@@ -24,9 +24,9 @@
 
 namespace curvop::bench {
 
-/// Elements of each roofline array: 2^25 doubles = 256 MiB, at least 4x any last-level cache of
-/// this machine class (32 MiB L3 slice).
-inline constexpr std::size_t kRooflineElems = std::size_t(1) << 25;
+/// Elements of each roofline array: 2^24 doubles = 128 MiB, 4x the last-level cache of this
+/// machine class (32 MiB L3).
+inline constexpr std::size_t kRooflineElems = std::size_t(1) << 24;
 
 /// Thread counts the benchmarks sweep: {1} without OpenMP, {1, 2, ...} with it.
 inline int max_threads() {
@@ -47,17 +47,18 @@ inline void set_threads(int t) {
 
 namespace detail {
 
+/// Best (shortest) of `reps` timings: the STREAM convention for a roof, the least-disturbed run.
 template <class F>
-double median_seconds(int reps, F&& f) {
-  std::vector<double> t;
+double best_seconds(int reps, F&& f) {
+  double best = 0;
   for (int r = 0; r < reps; ++r) {
     const auto a = std::chrono::steady_clock::now();
     f();
     const auto b = std::chrono::steady_clock::now();
-    t.push_back(std::chrono::duration<double>(b - a).count());
+    const double t = std::chrono::duration<double>(b - a).count();
+    if (r == 0 || t < best) best = t;
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return best;
 }
 
 inline std::vector<double>& roof_array(int which) {
@@ -71,37 +72,46 @@ inline std::vector<double>& roof_array(int which) {
 
 }  // namespace detail
 
-/// Streaming-read bandwidth (bytes/s) with t threads: median of 9 sums over 256 MiB. Eight
-/// independent accumulators per thread: one accumulator would make the loop latency-bound on
-/// the floating-point add (about 9 GB/s here) instead of bandwidth-bound.
+/// Streaming-read bandwidth (bytes/s) with t threads: best of 7 sums over 128 MiB. Sixteen
+/// independent accumulators per thread, which the compiler packs into four AVX registers: with
+/// one accumulator the loop is latency-bound on the floating-point add (about 9 GB/s here) and
+/// with scalar ones it is bound by instruction throughput below the memory system's rate.
 inline double measure_read_bw(int t) {
   const auto& a = detail::roof_array(0);
-  const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(a.size()) / 8;
+  constexpr std::ptrdiff_t kLanes = 16;
+  const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(a.size()) / kLanes;
   const double* p = a.data();
   double sink = 0;
-  const double s = detail::median_seconds(9, [&] {
-    double acc = 0;
+  const double s = detail::best_seconds(7, [&] {
+    double total = 0;
 #if defined(CURVOP_USE_OPENMP)
-#pragma omp parallel for reduction(+ : acc) num_threads(t) schedule(static)
+#pragma omp parallel num_threads(t) reduction(+ : total)
 #endif
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-      const double* q = p + 8 * i;
-      acc += ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+    {
+      double acc[kLanes] = {};
+#if defined(CURVOP_USE_OPENMP)
+#pragma omp for schedule(static)
+#endif
+      for (std::ptrdiff_t i = 0; i < n; ++i) {
+        const double* q = p + kLanes * i;
+        for (std::ptrdiff_t k = 0; k < kLanes; ++k) acc[k] += q[k];
+      }
+      for (double v : acc) total += v;
     }
-    sink += acc;
+    sink += total;
   });
   benchmark::DoNotOptimize(sink);
   (void)t;
   return static_cast<double>(a.size() * sizeof(double)) / s;
 }
 
-/// STREAM triad bandwidth (bytes/s, counting 2 reads + 1 write) with t threads.
+/// STREAM triad bandwidth (bytes/s, counting 2 reads + 1 write) with t threads, best of 7.
 inline double measure_triad_bw(int t) {
   auto& a = detail::roof_array(0);
   const auto& b = detail::roof_array(1);
   const auto& c = detail::roof_array(2);
   const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(a.size());
-  const double s = detail::median_seconds(9, [&] {
+  const double s = detail::best_seconds(7, [&] {
 #if defined(CURVOP_USE_OPENMP)
 #pragma omp parallel for num_threads(t) schedule(static)
 #endif
@@ -116,14 +126,14 @@ inline double measure_triad_bw(int t) {
   return static_cast<double>(3 * n * sizeof(double)) / s;
 }
 
-/// GEMM rate (flop/s) of Eigen's n x n x n product in scalar S with t threads.
+/// GEMM rate (flop/s) of Eigen's n x n x n product in scalar S with t threads, best of several.
 template <class S>
 double measure_gemm_rate(int n, int t) {
   using M = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
   M a = M::Constant(n, n, S(0.5)), b = M::Constant(n, n, S(0.25)), c(n, n);
   set_threads(t);
-  const int reps = n >= 1024 ? 5 : 15;
-  const double s = detail::median_seconds(reps, [&] {
+  const int reps = n >= 1024 ? 3 : 9;
+  const double s = detail::best_seconds(reps, [&] {
     c.noalias() = a * b;
     benchmark::DoNotOptimize(c.data());
   });
@@ -132,30 +142,19 @@ double measure_gemm_rate(int n, int t) {
 
 enum class Roof { Read, Triad };
 
-/// The cached roofline figure for a kind and thread count, measured on first use.
+/// The roofline figure for a kind and thread count, measured now. The benchmarks call this right
+/// after their timed loop, so that a kernel and its roof see the same state of a shared machine
+/// (a figure cached at start-up drifts with the neighbours' load and gave fractions above 1).
 inline double bandwidth(Roof kind, int t) {
-  static std::mutex mu;
-  static std::map<std::pair<int, int>, double> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  const auto key = std::make_pair(static_cast<int>(kind), t);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    const double v = kind == Roof::Read ? measure_read_bw(t) : measure_triad_bw(t);
-    it = cache.emplace(key, v).first;
-  }
-  return it->second;
+  return kind == Roof::Read ? measure_read_bw(t) : measure_triad_bw(t);
 }
 
-/// The cached GEMM rate for a scalar, size and thread count.
+/// The GEMM rate for a scalar, size and thread count, measured now (see `bandwidth`).
 template <class S>
 double gemm_rate(int n, int t) {
-  static std::mutex mu;
-  static std::map<std::pair<int, int>, double> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  const auto key = std::make_pair(n, t);
-  auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, measure_gemm_rate<S>(n, t)).first;
-  return it->second;
+  const double rate = measure_gemm_rate<S>(n, t);
+  set_threads(t);
+  return rate;
 }
 
 /// Adds `bytes`, `bw_fraction` and `roof_GBps` counters for a kernel that moves `bytes` per

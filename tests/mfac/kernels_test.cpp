@@ -53,7 +53,13 @@ TEMPLATE_TEST_CASE("row-blocked passes equal plain products", "[mfac]", float, d
                    Eigen::bfloat16, Eigen::half) {
   using T = TestType;
   using S = std::conditional_t<std::is_same_v<T, double>, double, float>;
-  const Index d = 5000, m = 7, k = 3;  // several chunks, a short last one
+  // Several 8192-row chunks and a short last one; m = 7 and m = 21 cover the fused kernels'
+  // groups of eight and four columns and single ones; k = 1 and 2 take the fused kernels, k = 3
+  // the general path.
+  const Index d = 20001;
+  const Index m = GENERATE(Index(7), Index(21));
+  const Index k = GENERATE(Index(1), Index(2), Index(3));
+  CAPTURE(m, k);
   const Matrix<T> w = ct::gaussian_matrix<float>(d, m, 1).cast<T>();
   const Matrix<S> ws = w.template cast<S>();
   const Matrix<S> x = ct::gaussian_matrix<S>(d, k, 2);
@@ -62,6 +68,12 @@ TEMPLATE_TEST_CASE("row-blocked passes equal plain products", "[mfac]", float, d
   md::dots<S>(view, x, out);
   const Matrix<double> ref = ws.template cast<double>().transpose() * x.template cast<double>();
   CHECK(ct::rel_err(out, ref) <= ct::apply_tol<S>(2048));
+  // The fused form with the stored copy of a column as the extra right-hand side (push).
+  Matrix<double> out_hat(m, 2);
+  md::dots<S>(view, x.leftCols(1), out_hat, /*xhat_col=*/m - 1);
+  CHECK(ct::rel_err(out_hat.col(0), ref.col(0)) <= ct::apply_tol<S>(2048));
+  const Matrix<double> ref_hat = ws.template cast<double>().transpose() * ws.col(m - 1).template cast<double>();
+  CHECK(ct::rel_err(out_hat.col(1), ref_hat) <= ct::apply_tol<S>(2048));
   const Matrix<S> c = ct::gaussian_matrix<S>(m, k, 3);
   Matrix<S> y(d, k);
   md::combine<S>(view, x, c, S(0.5), S(-2), y);

@@ -44,18 +44,36 @@ TEMPLATE_TEST_CASE("low-rank operators match dense references", "[operators][low
                  Matrix<double>(D + U.d * Cs.d * U.d.transpose() + 0.5 * Matrix<double>::Identity(n, n)));
 }
 
-TEST_CASE("LowRankPlusDiagonal at a size where the passes are row-blocked", "[operators][low_rank]") {
-  // n spans several 1024-row blocks (and several threads under OpenMP).
-  const Index n = 20000, r = 8;
-  const auto d = positive_vector<double>(n, 7);
-  const auto U = gaussian<double>(n, r, 8, 1.0 / std::sqrt(double(n)));
-  const Matrix<double> C = Matrix<double>::Identity(r, r);
-  const auto op = low_rank_plus_diagonal<double>(d.s.col(0), U.s, C);
-  const Matrix<double> x = gaussian_matrix<double>(n, 2, 9);
-  const Matrix<double> y = curvop::apply(op, x);
-  const Matrix<double> yref = d.d.col(0).asDiagonal() * x + U.d * (U.d.transpose() * x);
-  CHECK(rel_err(y, yref) < 1e-13);
-  CHECK(rel_err(curvop::apply_inverse(op, y), x) < 1e-12);
+TEMPLATE_TEST_CASE("LowRankPlusDiagonal at a size where the passes are row-blocked",
+                   "[operators][low_rank]", float, double) {
+  using S = TestType;
+  // n spans several 8192-row blocks, a short last one, and both threads under OpenMP; r = 11
+  // covers the fused kernels' groups of eight and four columns and a single one. One right-hand
+  // side goes through the fused kernels, two through Eigen's products.
+  const Index n = 70001, r = 11;
+  // The n-long sums are blocked (1024 terms per SIMD lane and block, then the blocks), so their
+  // error grows like about 1024 + n/1024 ≈ 1100 terms, not n.
+  const double inner = 1100.0;
+  const auto d = positive_vector<S>(n, 7);
+  const auto U = gaussian<S>(n, r, 8, 1.0 / std::sqrt(double(n)));
+  const auto V = gaussian<S>(n, r, 10, 1.0 / std::sqrt(double(n)));
+  const Matrix<double> C = Matrix<double>::Identity(r, r) + 0.1 * gaussian_matrix<double>(r, r, 11);
+  const auto op = low_rank_plus_diagonal<S>(d.s.col(0), U.s, C.cast<S>(), V.s);
+  const auto sym = low_rank_plus_diagonal<S>(d.s.col(0), U.s, Matrix<S>::Identity(r, r));
+  for (const Index k : {Index(1), Index(2)}) {
+    const Matrix<S> x = gaussian_matrix<S>(n, k, 9);
+    const Matrix<double> xd = x.template cast<double>();
+    const Matrix<double> yref = d.d.col(0).asDiagonal() * xd + U.d * (C * (V.d.transpose() * xd));
+    const Matrix<S> y = curvop::apply(op, x);
+    CHECK(rel_err(y, yref) < apply_tol<S>(inner));
+    const Matrix<double> tref = d.d.col(0).asDiagonal() * xd + V.d * (C.transpose() * (U.d.transpose() * xd));
+    CHECK(rel_err(curvop::apply_transpose(op, x), tref) < apply_tol<S>(inner));
+    // The inverse against the dense-free identity A⁻¹(A x) = x, and the symmetric form.
+    CHECK(rel_err(curvop::apply_inverse(op, y), xd) < inverse_tol<S>(inner, 10.0));
+    const Matrix<S> ys = curvop::apply(sym, x);
+    CHECK(rel_err(ys, d.d.col(0).asDiagonal() * xd + U.d * (U.d.transpose() * xd)) < apply_tol<S>(inner));
+    CHECK(rel_err(curvop::apply_inverse(sym, ys), xd) < inverse_tol<S>(inner, 10.0));
+  }
 }
 
 TEST_CASE("low-rank operators reject bad factors", "[operators][low_rank][errors]") {
