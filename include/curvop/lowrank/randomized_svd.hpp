@@ -117,14 +117,16 @@ template <class S>
 bool cholesky_qr_pass(Matrix<S>& y) {
   // The Gram matrix is formed in double: it costs m·l² flops against the m·n·l of the products
   // around it, and it squares the condition number, which float could not hold.
-  Matrix<double> g;
+  // Only the lower triangle is formed (a symmetric rank-l update: half the flops of YᵀY).
+  const Index l = y.cols();
+  Matrix<double> g = Matrix<double>::Zero(l, l);
   if constexpr (std::is_same_v<S, double>) {
-    g.noalias() = y.transpose() * y;
+    g.selfadjointView<Eigen::Lower>().rankUpdate(y.transpose());
   } else {
     const Matrix<double> yd = y.template cast<double>();
-    g.noalias() = yd.transpose() * yd;
+    g.selfadjointView<Eigen::Lower>().rankUpdate(yd.transpose());
   }
-  Eigen::LLT<Matrix<double>> llt(g);
+  Eigen::LLT<Matrix<double>, Eigen::Lower> llt(g);
   if (llt.info() != Eigen::Success) return false;
   const Matrix<double> r = llt.matrixU();
   // A small pivot ratio means cond(Y) is near 1/√eps(double): the pass would lose orthogonality
@@ -142,12 +144,16 @@ bool cholesky_qr_pass(Matrix<S>& y) {
 }
 
 /// Orthonormalises the columns of y in place with the chosen method (see `Orthonormalizer`).
+/// `final == false` marks an intermediate block of the power iterations: there a basis only has
+/// to be well conditioned (the next product and orthonormalisation absorb a small departure from
+/// orthonormality, as scikit-learn's LU normaliser does), so CholeskyQR2 makes one pass instead of
+/// two. Bases that are returned or used for the Rayleigh–Ritz step always get both passes.
 template <class S>
-void orthonormalize(Matrix<S>& y, Orthonormalizer how) {
+void orthonormalize(Matrix<S>& y, Orthonormalizer how, bool final = true) {
   if (y.cols() == 0) return;
   if (how == Orthonormalizer::CholeskyQR2) {
     Matrix<S> backup = y;
-    if (cholesky_qr_pass(y) && cholesky_qr_pass(y)) return;
+    if (cholesky_qr_pass(y) && (!final || cholesky_qr_pass(y))) return;
     y = std::move(backup);
   }
   orthonormalize_householder(y);
@@ -196,12 +202,13 @@ Matrix<scalar_t<Op>> range_finder(const Op& a, Index l, const RandomizedSvdOptio
       random::probes<S>(n, l, random::Distribution::Gaussian, opt.seed, 0, kSketchStream);
   Matrix<S> q(m, l), z(n, l);
   curvop::apply(a, omega, q);
-  orthonormalize(q, opt.orthonormalizer);
-  for (Index it = 0; it < opt.power_iterations; ++it) {
+  const Index iters = opt.power_iterations;
+  orthonormalize(q, opt.orthonormalizer, /*final=*/iters == 0);
+  for (Index it = 0; it < iters; ++it) {
     curvop::apply_transpose(a, q, z);
-    orthonormalize(z, opt.orthonormalizer);
+    orthonormalize(z, opt.orthonormalizer, /*final=*/false);
     curvop::apply(a, z, q);
-    orthonormalize(q, opt.orthonormalizer);
+    orthonormalize(q, opt.orthonormalizer, /*final=*/it + 1 == iters);
   }
   return q;
 }
@@ -236,7 +243,8 @@ SvdResult<scalar_t<Op>> rayleigh_ritz(const Op& a, const Matrix<scalar_t<Op>>& q
 /// \return Q, m x l with orthonormal columns
 ///
 /// **Cost:** 2q + 1 applications of A or Aᵀ to l vectors, and 2q + 1 orthonormalisations of
-/// m x l or n x l blocks (3·m·l² flops each with CholeskyQR2); memory (m + n)·l.
+/// m x l or n x l blocks (with CholeskyQR2: one pass of m·l² flops for the 2q intermediate blocks,
+/// two passes for the returned one); memory (m + n)·l.
 /// **Reference:** N. Halko, P.-G. Martinsson, J. A. Tropp, "Finding structure with randomness",
 /// SIAM Review 53(2), 2011, Algorithms 4.3–4.4.
 template <SketchableOperator Op>
@@ -331,13 +339,13 @@ template <SketchableOperator Op>
                            "iterations must be >= 0", iterations);
   Matrix<S> q = q0;
   if (!q.allFinite()) return detail::failed<S>();
-  detail::orthonormalize(q, orthonormalizer);
+  detail::orthonormalize(q, orthonormalizer, /*final=*/iterations == 0);
   Matrix<S> z(a.cols(), q.cols());
   for (Index it = 0; it < iterations; ++it) {
     curvop::apply_transpose(a, q, z);
-    detail::orthonormalize(z, orthonormalizer);
+    detail::orthonormalize(z, orthonormalizer, /*final=*/false);
     curvop::apply(a, z, q);
-    detail::orthonormalize(q, orthonormalizer);
+    detail::orthonormalize(q, orthonormalizer, /*final=*/it + 1 == iterations);
   }
   if (!q.allFinite()) return detail::failed<S>();
   return detail::rayleigh_ritz(a, q, q.cols());
