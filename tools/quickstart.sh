@@ -5,8 +5,9 @@
 #   bash tools/quickstart.sh tour    builds the examples and runs the tour (examples/tour.cpp)
 #   bash tools/quickstart.sh test    builds the test suite and runs it with ctest
 #   bash tools/quickstart.sh deps    only installs the dependencies
-# CURVOP_WITH_BACKENDS=1 also installs the optional backends' packages (OpenBLAS, LAPACK) and
-# Python's numpy/scipy/sklearn/matplotlib used by the comparison scripts in bench/.
+# CURVOP_WITH_BACKENDS=1 also installs the optional backends' packages (OpenMP for clang,
+# OpenBLAS, LAPACK, clang's sanitizer runtimes); CURVOP_WITH_PYTHON=1 installs Python's
+# numpy/scipy/sklearn/matplotlib used by the comparison scripts and plots in bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-tour}
@@ -18,8 +19,10 @@ jobs=${CURVOP_JOBS:-$(nproc)}
 need=(cmake g++ clang make libeigen3-dev catch2 libbenchmark-dev)
 if [ "${CURVOP_WITH_BACKENDS:-0}" = 1 ]; then
   # libomp-dev: OpenMP for clang; libclang-rt-14-dev: clang's sanitizer runtimes.
-  need+=(libomp-dev libclang-rt-14-dev libopenblas-dev liblapack-dev
-         python3-numpy python3-scipy python3-sklearn python3-matplotlib)
+  need+=(libomp-dev libclang-rt-14-dev libopenblas-dev liblapack-dev)
+fi
+if [ "${CURVOP_WITH_PYTHON:-0}" = 1 ]; then
+  need+=(python3-numpy python3-scipy python3-sklearn python3-matplotlib)
 fi
 missing=()
 for p in "${need[@]}"; do

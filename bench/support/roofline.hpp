@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <mutex>
 #include <vector>
 #if defined(CURVOP_USE_OPENMP)
@@ -48,8 +49,11 @@ inline void set_threads(int t) {
 namespace detail {
 
 /// Best (shortest) of `reps` timings: the STREAM convention for a roof, the least-disturbed run.
+/// A smoke run (`CURVOP_BENCH_QUICK` set, as in CI) times once: its figures are not reported.
 template <class F>
 double best_seconds(int reps, F&& f) {
+  static const bool quick = std::getenv("CURVOP_BENCH_QUICK") != nullptr;
+  if (quick) reps = 1;
   double best = 0;
   for (int r = 0; r < reps; ++r) {
     const auto a = std::chrono::steady_clock::now();

@@ -98,28 +98,58 @@ struct Lanes<double> {
 #endif
 
 /// out[g·K + c] = Σ_i W(i, g) x_c(i) for G columns starting at w (leading dimension ld), K
-/// right-hand sides. G·K vector accumulators, one load of each x_c per G columns.
+/// right-hand sides, G·K ≤ 8: one load of each x_c per G columns, G·K independent accumulators.
+/// The accumulators are named variables, not an array: GCC keeps an array of vectors in memory
+/// and the loop then runs at the speed of store-to-load forwarding (a third of the FMA rate).
 template <int G, int K, class S, class T>
 inline void dots_group(const T* w, Index ld, Index rows, const S* const* x, S* out) {
+  static_assert(G >= 1 && K >= 1 && G * K <= 8, "dots_group: at most eight accumulators");
   Index i = 0;
 #if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
   using L = Lanes<S>;
-  typename L::V acc[G][K];
-  for (int g = 0; g < G; ++g)
-    for (int c = 0; c < K; ++c) acc[g][c] = L::zero();
+  using V = typename L::V;
+  V a0 = L::zero(), a1 = L::zero(), a2 = L::zero(), a3 = L::zero();
+  V a4 = L::zero(), a5 = L::zero(), a6 = L::zero(), a7 = L::zero();
+  const S* x0 = x[0];
+  const S* x1 = K > 1 ? x[1] : x[0];
   for (; i + L::width <= rows; i += L::width) {
-    typename L::V xv[K];
-    for (int c = 0; c < K; ++c) xv[c] = L::load(x[c] + i);
-    for (int g = 0; g < G; ++g) {
-      const typename L::V wv = L::load(w + g * ld + i);
-      for (int c = 0; c < K; ++c) acc[g][c] = L::fma(wv, xv[c], acc[g][c]);
+    if constexpr (K == 1) {
+      const V xv = L::load(x0 + i);
+      a0 = L::fma(L::load(w + i), xv, a0);
+      if constexpr (G > 1) a1 = L::fma(L::load(w + ld + i), xv, a1);
+      if constexpr (G > 2) a2 = L::fma(L::load(w + 2 * ld + i), xv, a2);
+      if constexpr (G > 3) a3 = L::fma(L::load(w + 3 * ld + i), xv, a3);
+      if constexpr (G > 4) a4 = L::fma(L::load(w + 4 * ld + i), xv, a4);
+      if constexpr (G > 5) a5 = L::fma(L::load(w + 5 * ld + i), xv, a5);
+      if constexpr (G > 6) a6 = L::fma(L::load(w + 6 * ld + i), xv, a6);
+      if constexpr (G > 7) a7 = L::fma(L::load(w + 7 * ld + i), xv, a7);
+    } else {
+      static_assert(K == 2, "dots_group: one or two right-hand sides");
+      const V xa = L::load(x0 + i), xb = L::load(x1 + i);
+      const V v0 = L::load(w + i);
+      a0 = L::fma(v0, xa, a0);
+      a1 = L::fma(v0, xb, a1);
+      if constexpr (G > 1) {
+        const V v1 = L::load(w + ld + i);
+        a2 = L::fma(v1, xa, a2);
+        a3 = L::fma(v1, xb, a3);
+      }
+      if constexpr (G > 2) {
+        const V v2 = L::load(w + 2 * ld + i);
+        a4 = L::fma(v2, xa, a4);
+        a5 = L::fma(v2, xb, a5);
+      }
+      if constexpr (G > 3) {
+        const V v3 = L::load(w + 3 * ld + i);
+        a6 = L::fma(v3, xa, a6);
+        a7 = L::fma(v3, xb, a7);
+      }
     }
   }
-  for (int g = 0; g < G; ++g)
-    for (int c = 0; c < K; ++c) out[g * K + c] = L::sum(acc[g][c]);
+  const V acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+  for (int q = 0; q < G * K; ++q) out[q] = L::sum(acc[q]);
 #else
-  for (int g = 0; g < G; ++g)
-    for (int c = 0; c < K; ++c) out[g * K + c] = S(0);
+  for (int q = 0; q < G * K; ++q) out[q] = S(0);
 #endif
   for (; i < rows; ++i) {
     for (int g = 0; g < G; ++g) {
@@ -149,22 +179,34 @@ inline void panel_dots(const T* w, Index ld, Index rows, Index m, const S* const
   }
 }
 
-/// y(i) += Σ_{g<G} c_g W(i, g) for G columns starting at w.
+/// y(i) += Σ_{g<G} c_g W(i, g) for G ≤ 8 columns starting at w (coefficients in named
+/// registers, for the reason given at `dots_group`).
 template <int G, class S, class T>
 inline void axpy_group(const T* w, Index ld, Index rows, const S* c, S* y) {
+  static_assert(G >= 1 && G <= 8, "axpy_group: at most eight columns");
   Index i = 0;
 #if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
   using L = Lanes<S>;
-  typename L::V cv[G];
-  for (int g = 0; g < G; ++g) cv[g] = L::broadcast(c[g]);
+  using V = typename L::V;
+  const V c0 = L::broadcast(c[0]);
+  const V c1 = L::broadcast(G > 1 ? c[G > 1 ? 1 : 0] : S(0));
+  const V c2 = L::broadcast(G > 2 ? c[G > 2 ? 2 : 0] : S(0));
+  const V c3 = L::broadcast(G > 3 ? c[G > 3 ? 3 : 0] : S(0));
+  const V c4 = L::broadcast(G > 4 ? c[G > 4 ? 4 : 0] : S(0));
+  const V c5 = L::broadcast(G > 5 ? c[G > 5 ? 5 : 0] : S(0));
+  const V c6 = L::broadcast(G > 6 ? c[G > 6 ? 6 : 0] : S(0));
+  const V c7 = L::broadcast(G > 7 ? c[G > 7 ? 7 : 0] : S(0));
   for (; i + L::width <= rows; i += L::width) {
     // Two interleaved partial sums halve the dependency chain through y.
-    typename L::V s0 = L::load(y + i), s1 = L::zero();
-    for (int g = 0; g + 1 < G; g += 2) {
-      s0 = L::fma(L::load(w + g * ld + i), cv[g], s0);
-      s1 = L::fma(L::load(w + (g + 1) * ld + i), cv[g + 1], s1);
-    }
-    if constexpr (G % 2 == 1) s0 = L::fma(L::load(w + (G - 1) * ld + i), cv[G - 1], s0);
+    V s0 = L::fma(L::load(w + i), c0, L::load(y + i));
+    V s1 = L::zero();
+    if constexpr (G > 1) s1 = L::fma(L::load(w + ld + i), c1, s1);
+    if constexpr (G > 2) s0 = L::fma(L::load(w + 2 * ld + i), c2, s0);
+    if constexpr (G > 3) s1 = L::fma(L::load(w + 3 * ld + i), c3, s1);
+    if constexpr (G > 4) s0 = L::fma(L::load(w + 4 * ld + i), c4, s0);
+    if constexpr (G > 5) s1 = L::fma(L::load(w + 5 * ld + i), c5, s1);
+    if constexpr (G > 6) s0 = L::fma(L::load(w + 6 * ld + i), c6, s0);
+    if constexpr (G > 7) s1 = L::fma(L::load(w + 7 * ld + i), c7, s1);
     L::store(y + i, L::add(s0, s1));
   }
 #endif

@@ -157,6 +157,13 @@ class EmpiricalFisher {
   const Vector<S>& diagonal() const { return m_diag; }
 
   /// diag F⁻¹ = λ⁻¹(1 − Σⱼ V_ij²), all d entries. Cost: one pass over V.
+  ///
+  /// Accuracy: the subtraction cancels where a coordinate is nearly explained by the gradients
+  /// (Σⱼ V_ij² → 1 as λ → 0). The absolute error of the bracket is about eps(S)·m, so the
+  /// relative error of entry i is about eps(S)·m / (1 − Σⱼ V_ij²) = eps(S)·m·λ⁻¹/(F⁻¹)_ii:
+  /// in float with λ far below the gradients' scale, the smallest entries carry few digits. The
+  /// cause is the float V itself, not the summation; build with S = double where such entries
+  /// matter (OBS scores at λ ≪ ‖g‖²/m).
   Vector<S> inverse_diagonal() const {
     Vector<S> r(rows());
     detail::row_squares<S>(view(), r);
