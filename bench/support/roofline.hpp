@@ -156,9 +156,7 @@ inline double bandwidth(Roof kind, int t) {
 /// The GEMM rate for a scalar, size and thread count, measured now (see `bandwidth`).
 template <class S>
 double gemm_rate(int n, int t) {
-  const double rate = measure_gemm_rate<S>(n, t);
-  set_threads(t);
-  return rate;
+  return measure_gemm_rate<S>(n, t);
 }
 
 /// Adds `bytes`, `bw_fraction` and `roof_GBps` counters for a kernel that moves `bytes` per

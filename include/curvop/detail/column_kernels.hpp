@@ -189,13 +189,13 @@ inline void axpy_group(const T* w, Index ld, Index rows, const S* c, S* y) {
   using L = Lanes<S>;
   using V = typename L::V;
   const V c0 = L::broadcast(c[0]);
-  const V c1 = L::broadcast(G > 1 ? c[G > 1 ? 1 : 0] : S(0));
-  const V c2 = L::broadcast(G > 2 ? c[G > 2 ? 2 : 0] : S(0));
-  const V c3 = L::broadcast(G > 3 ? c[G > 3 ? 3 : 0] : S(0));
-  const V c4 = L::broadcast(G > 4 ? c[G > 4 ? 4 : 0] : S(0));
-  const V c5 = L::broadcast(G > 5 ? c[G > 5 ? 5 : 0] : S(0));
-  const V c6 = L::broadcast(G > 6 ? c[G > 6 ? 6 : 0] : S(0));
-  const V c7 = L::broadcast(G > 7 ? c[G > 7 ? 7 : 0] : S(0));
+  const V c1 = L::broadcast(G > 1 ? c[1] : S(0));
+  const V c2 = L::broadcast(G > 2 ? c[2] : S(0));
+  const V c3 = L::broadcast(G > 3 ? c[3] : S(0));
+  const V c4 = L::broadcast(G > 4 ? c[4] : S(0));
+  const V c5 = L::broadcast(G > 5 ? c[5] : S(0));
+  const V c6 = L::broadcast(G > 6 ? c[6] : S(0));
+  const V c7 = L::broadcast(G > 7 ? c[7] : S(0));
   for (; i + L::width <= rows; i += L::width) {
     // Two interleaved partial sums halve the dependency chain through y.
     V s0 = L::fma(L::load(w + i), c0, L::load(y + i));
