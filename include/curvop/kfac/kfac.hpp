@@ -46,11 +46,25 @@ namespace curvop::kfac {
 /// - `Exact`: \f$ C = A \otimes G + \lambda I = (Q_A \otimes Q_G)\operatorname{diag}(\operatorname{vec} D)
 ///   (Q_A \otimes Q_G)^T \f$ with \f$ D = d_G d_A^T + \lambda \f$ (d_out × d_in), and
 ///   \f$ C^{-1}\operatorname{vec}(V) = \operatorname{vec}(Q_G [(Q_G^T V Q_A) \oslash D] Q_A^T) \f$:
-///   four GEMMs. **EKFAC**: `update_eigenvalues` replaces \f$ d_G d_A^T \f$ by a running average
-///   of the per-example second moments S in that eigenbasis (`eigenbasis_second_moments`),
-///   D = S + λ; `compute()` starts a new basis and drops S (call `update_eigenvalues` after it).
+///   four GEMMs.
 ///
-/// Before the first `compute()` the factors are taken as zero: C = λ I in every mode.
+/// **EKFAC, in every damping mode.** `update_eigenvalues` replaces the Kronecker-factored
+/// eigenvalues by a running average S of the per-example second moments in the Kronecker
+/// eigenbasis \f$ Q_A \otimes Q_G \f$ of the factors of the last `compute()`
+/// (`eigenbasis_second_moments`), and from then on C is the corrected operator
+/// \f[ C = (Q_A \otimes Q_G)\operatorname{diag}(\operatorname{vec}(S + \lambda))
+///     (Q_A \otimes Q_G)^T \f]
+/// whatever `Options::mode` is: the correction leaves no Kronecker structure to damp factor by
+/// factor, so λ is added to the corrected eigenvalues (George et al. 2018, Alg. 1). `Exact`
+/// computes the eigenbasis at every `compute()`; `Tikhonov`/`PiAdjusted` compute it at the first
+/// `update_eigenvalues` after a `compute()`, from the damped factors Â = A + δ_A I and
+/// Ĝ = G + δ_G I of that `compute()` (a shift by a multiple of I leaves the eigenvectors
+/// unchanged; d_A = eig(Â) − δ_A), so plain K-FAC pays nothing for it. `compute()` starts a new
+/// basis and drops S, returning to the mode's K-FAC operator until the next
+/// `update_eigenvalues`.
+///
+/// Before the first `compute()` the factors are taken as zero: C = λ I in every mode (and the
+/// eigenbasis is the identity).
 ///
 /// **Robustness.** Non-finite input throws `InvalidInput` and changes nothing; wrong shapes throw
 /// `DimensionMismatch`; a statistic that overflows, or a factor that cannot be inverted (the
@@ -62,7 +76,8 @@ namespace curvop::kfac {
 /// length d_out·d_in (k right-hand sides per call, y overwritten; `apply*` are const and
 /// thread-safe). `precondition(V)` is the same inverse on the d_out × d_in matrix V.
 ///
-/// **Cost:** `update` N(d_in² + d_out²) flops (two symmetric rank-N updates); `compute()`
+/// **Cost:** `update` N(d_in² + d_out²) flops (two symmetric rank-N updates written in place
+/// into the stored lower triangles, `RunningCovariance`); `compute()`
 /// O(d_in³ + d_out³); `apply`/`apply_inverse` 2·d_out·d_in·(d_out + d_in)·k flops (factored) or
 /// twice that (`Exact`), with d_out·d_in·k (factored) or 2·d_out·d_in·k (`Exact`) scalars of
 /// temporaries. Memory: 5 d_in² + 5 d_out² scalars (factors, scratch, damped factors, inverses).
@@ -105,10 +120,11 @@ class KFac {
   /// Outcome of the last `compute()` (or `update*` that reported a problem).
   Info info() const { return m_info; }
 
-  /// The running average A (d_in × d_in), undamped.
-  const Matrix<S>& a() const { return m_a.value(); }
-  /// The running average G (d_out × d_out), undamped.
-  const Matrix<S>& g() const { return m_g.value(); }
+  /// The running average A (d_in × d_in), undamped: a symmetric copy assembled from the stored
+  /// lower triangle (`a_statistic().lower()` reads it without a copy).
+  Matrix<S> a() const { return m_a.value(); }
+  /// The running average G (d_out × d_out), undamped (a copy, as `a()`).
+  Matrix<S> g() const { return m_g.value(); }
   /// The running averages with their weights and update counts.
   const RunningCovariance<S>& a_statistic() const { return m_a; }
   const RunningCovariance<S>& g_statistic() const { return m_g; }
@@ -131,9 +147,9 @@ class KFac {
   /// \return `Success`, or `NumericalIssue` when a statistic overflowed (nothing changed).
   /// Throws `DimensionMismatch` (shapes) or `InvalidInput` (non-finite entries), nothing changed.
   [[nodiscard]] Info update(const ConstRef<S>& activations, const ConstRef<S>& output_grads) {
-    check_batch("KFac::update", activations, output_grads, 1);
+    check_batch("KFac::update", activations, output_grads, 1, false);
     const S inv_n = S(1) / static_cast<S>(activations.rows());
-    return fold(activations, output_grads, inv_n, inv_n);
+    return fold("KFac::update", activations, output_grads, inv_n, inv_n);
   }
 
   /// Folds a convolution's batch (KFC): `patches` is N·T × (c_in·k_h·k_w) im2col rows,
@@ -141,10 +157,10 @@ class KFac {
   /// A_b = Σ ããᵀ/(N·T), G_b = Σ g gᵀ/N (the class comment explains the scale).
   [[nodiscard]] Info update_conv(const ConstRef<S>& patches, const ConstRef<S>& output_grads,
                                  Index locations) {
-    check_batch("KFac::update_conv", patches, output_grads, locations);
+    check_batch("KFac::update_conv", patches, output_grads, locations, false);
     const S inv_rows = S(1) / static_cast<S>(patches.rows());
     const S inv_n = static_cast<S>(locations) * inv_rows;
-    return fold(patches, output_grads, inv_rows, inv_n);
+    return fold("KFac::update_conv", patches, output_grads, inv_rows, inv_n);
   }
 
   /// Replaces the running averages by given factors (e.g. all-reduced across workers), with
@@ -165,40 +181,65 @@ class KFac {
     m_g.assign(std::move(gs));
   }
 
-  /// Refreshes the damped operator from the current A, G and λ (the rule of `Options::mode`).
-  /// On failure returns `NumericalIssue` and keeps the previous operator (and its λ).
+  /// Refreshes the damped operator from the current A, G and λ (the rule of `Options::mode`),
+  /// dropping any EKFAC correction (the basis changes).
+  /// On failure returns `NumericalIssue` and keeps the previous operator (and its λ and S).
   [[nodiscard]] Info compute() {
     m_info = m_opts.mode == Damping::Exact ? compute_exact() : compute_factored();
     return m_info;
   }
 
-  /// EKFAC: folds one batch's per-example second moments in the current eigenbasis into the
-  /// running scales S (decay `Options::ema`, bias-corrected, reset by `compute()`), and uses
-  /// D = S + λ at once. Arguments as `update` (locations = 1) or `update_conv` (T > 1).
-  /// Needs `Options::mode == Damping::Exact` (throws `std::logic_error` otherwise); before the
-  /// first `compute()` the basis is the identity (S is then the diagonal empirical Fisher).
+  /// EKFAC: folds one batch's per-example second moments in the eigenbasis of the last
+  /// `compute()`'s factors into the running scales S (decay `Options::ema`, bias-corrected,
+  /// reset by `compute()`), and uses C = (Q_A ⊗ Q_G) diag(vec(S + λ)) (Q_A ⊗ Q_G)ᵀ at once, in
+  /// every damping mode (class comment). Arguments as `update` (locations = 1) or
+  /// `update_conv` (T > 1). Before the first `compute()` the basis is the identity (S is then
+  /// the diagonal empirical Fisher).
+  /// \return `Success`; `NumericalIssue` when S overflowed or the factored modes' deferred
+  /// eigendecomposition failed (nothing changed). Throws `DimensionMismatch` / `InvalidInput`
+  /// (non-finite entries), nothing changed.
+  /// **Cost:** the rotations and the scales (`eigenbasis_second_moments`); in the factored modes
+  /// the first call after a `compute()` adds the two eigendecompositions, O(d_in³ + d_out³).
   [[nodiscard]] Info update_eigenvalues(const ConstRef<S>& activations,
                                         const ConstRef<S>& output_grads, Index locations = 1) {
-    if (m_opts.mode != Damping::Exact) {
-      throw std::logic_error(
-          "KFac::update_eigenvalues: EKFAC needs Options::mode = Damping::Exact (got " +
-          std::string(to_string(m_opts.mode)) + ")");
+    check_batch("KFac::update_eigenvalues", activations, output_grads, locations, true);
+    // The factored modes' basis is computed here, once per compute(), and committed together
+    // with S below: a failure leaves everything as it was.
+    std::shared_ptr<const Matrix<S>> qa = m_qa, qg = m_qg;
+    Vector<S> da, dg;
+    if (!m_basis_current) {
+      detail::Eigh<S> ea = detail::robust_symmetric_eigen<S>(m_ahat->matrix());
+      if (ea.info != Info::Success) return Info::NumericalIssue;
+      detail::Eigh<S> eg = detail::robust_symmetric_eigen<S>(m_ghat->matrix());
+      if (eg.info != Info::Success) return Info::NumericalIssue;
+      da = (ea.values.array() - static_cast<S>(m_shift_a)).cwiseMax(S(0));
+      dg = (eg.values.array() - static_cast<S>(m_shift_g)).cwiseMax(S(0));
+      qa = std::make_shared<const Matrix<S>>(std::move(ea.vectors));
+      qg = std::make_shared<const Matrix<S>>(std::move(eg.vectors));
     }
-    check_batch("KFac::update_eigenvalues", activations, output_grads, locations);
-    Matrix<S> sb = eigenbasis_second_moments<S>(activations, output_grads, *m_qa, *m_qg,
-                                                m_opts.bias, locations);
+    Matrix<S> sb = eigenbasis_second_moments<S>(activations, output_grads, *qa, *qg, m_opts.bias,
+                                                locations);
     const double w = m_opts.ema * m_s_weight + 1.0;
     Matrix<S> s = m_s_weight > 0
                       ? Matrix<S>(static_cast<S>(1.0 - 1.0 / w) * m_s + static_cast<S>(1.0 / w) * sb)
                       : sb;
     if (!s.allFinite()) return Info::NumericalIssue;
+    if (!m_basis_current) {
+      m_qa = std::move(qa);
+      m_qg = std::move(qg);
+      m_da = std::move(da);
+      m_dg = std::move(dg);
+      m_basis_current = true;
+    }
     m_s = std::move(s);
     m_s_weight = w;
     set_eigen_scales(m_s, m_lambda);
+    m_logdet = m_logdet_exact;
     return Info::Success;
   }
 
-  /// Whether the EKFAC correction is in use (an `update_eigenvalues` since the last `compute`).
+  /// Whether the EKFAC correction is in use (an `update_eigenvalues` since the last successful
+  /// `compute`): C is then the corrected operator in every mode.
   bool corrected() const { return m_s_weight > 0; }
 
   // ---- operator --------------------------------------------------------------------------
@@ -206,7 +247,7 @@ class KFac {
   /// y = C x (x: d_out·d_in × k).
   void apply(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
-    if (exact()) {
+    if (eigen_form()) {
       eigen_sandwich(*m_scale, x, y);
     } else {
       sandwich(m_ghat->matrix(), m_ahat->matrix(), x, y);
@@ -215,7 +256,7 @@ class KFac {
   /// y = C⁻¹ x: the preconditioned direction (IHVP).
   void apply_inverse(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
-    if (exact()) {
+    if (eigen_form()) {
       eigen_sandwich(*m_scale_inv, x, y);
     } else {
       sandwich(m_ghat->inverse(), m_ahat->inverse(), x, y);
@@ -237,7 +278,7 @@ class KFac {
     curvop::detail::require_conformant(out.rows() == m_out && out.cols() == m_in,
                                "KFac::precondition: output must be d_out x d_in", out,
                                Matrix<S>(m_out, m_in));
-    if (exact()) {
+    if (eigen_form()) {
       const Matrix<S> t = (m_qg->transpose() * v * (*m_qa)).cwiseProduct(*m_scale_inv);
       out.noalias() = (*m_qg) * t * m_qa->transpose();
     } else {
@@ -252,18 +293,19 @@ class KFac {
     return out;
   }
 
-  /// diag(C), length d_out·d_in (vec order). Factored: diag Â ⊗ diag Ĝ; Exact:
+  /// diag(C), length d_out·d_in (vec order). Factored: diag Â ⊗ diag Ĝ; Exact or EKFAC:
   /// vec(Q_G^{⊙2} D (Q_A^{⊙2})ᵀ). Cost O(d_out·d_in) or two GEMMs.
   Vector<S> diagonal() const { return diagonal_of(false); }
   /// diag(C⁻¹): the per-weight inverse curvature (OBS-style saliencies), same cost.
   Vector<S> inverse_diagonal() const { return diagonal_of(true); }
-  /// log det C: d_out·log det Â + d_in·log det Ĝ, or Σ log D (Exact).
+  /// log det C: d_out·log det Â + d_in·log det Ĝ, or Σ log D (Exact or EKFAC).
   double logdet() const { return m_logdet; }
 
   // ---- the factors as operators ------------------------------------------------------------
 
   /// Â (d_in × d_in) with its inverse, for the factored modes: C = kron(Â, Ĝ) in DESIGN.md's
-  /// convention. Throws `std::logic_error` in `Exact` mode (C is not a Kronecker product there).
+  /// convention. Throws `std::logic_error` when C is not a Kronecker product: in `Exact` mode,
+  /// and while the EKFAC correction is in use (`corrected()`).
   const Factor<S>& damped_a() const {
     require_factored("damped_a");
     return *m_ahat;
@@ -277,8 +319,10 @@ class KFac {
   /// any jitter from the fallback ladder).
   double damping_a() const { return m_shift_a; }
   double damping_g() const { return m_shift_g; }
-  /// Exact mode: eigenvectors Q_A (d_in × d_in) and Q_G (d_out × d_out), eigenvalues (clamped at
-  /// 0, ascending), and the undamped scales in that basis (d_G d_Aᵀ, or EKFAC's S), d_out × d_in.
+  /// The eigenbasis: eigenvectors Q_A (d_in × d_in) and Q_G (d_out × d_out), eigenvalues
+  /// (clamped at 0, ascending), and the undamped scales in that basis (d_G d_Aᵀ, or EKFAC's S),
+  /// d_out × d_in. Current in `Exact` mode, and in the factored modes once `update_eigenvalues`
+  /// has run after the last `compute()` (before that they describe an earlier basis).
   const Matrix<S>& eigenvectors_a() const { return *m_qa; }
   const Matrix<S>& eigenvectors_g() const { return *m_qg; }
   const Vector<S>& eigenvalues_a() const { return m_da; }
@@ -292,16 +336,23 @@ class KFac {
   }
 
   bool exact() const { return m_opts.mode == Damping::Exact; }
+  // Whether C is applied in the eigenbasis: Exact mode, or an EKFAC correction in any mode.
+  bool eigen_form() const { return exact() || corrected(); }
 
   void require_factored(const char* what) const {
     if (exact()) {
       throw std::logic_error(std::string("KFac::") + what +
                              ": the damped factors exist only for Tikhonov and PiAdjusted damping");
     }
+    if (corrected()) {
+      throw std::logic_error(std::string("KFac::") + what +
+                             ": the EKFAC-corrected operator is not a Kronecker product (call "
+                             "compute() to return to the damped factors)");
+    }
   }
 
   void check_batch(const char* where, const ConstRef<S>& x, const ConstRef<S>& g,
-                   Index locations) const {
+                   Index locations, bool check_finite) const {
     curvop::detail::require_argument(locations >= 1, where, "locations must be >= 1", locations);
     curvop::detail::require_conformant(x.cols() == m_in_raw, std::string(where) +
                                    ": activations must have in_dim columns (in_dim = " +
@@ -318,15 +369,28 @@ class KFac {
                                std::string(where) + ": rows must be a multiple of locations = " +
                                    std::to_string(locations),
                                x, g);
-    curvop::detail::require_finite(x, std::string(where) + " (activations)");
-    curvop::detail::require_finite(g, std::string(where) + " (output_grads)");
+    if (check_finite) {
+      curvop::detail::require_finite(x, std::string(where) + " (activations)");
+      curvop::detail::require_finite(g, std::string(where) + " (output_grads)");
+    }
   }
 
-  Info fold(const ConstRef<S>& x, const ConstRef<S>& g, S scale_a, S scale_g) {
-    // Both statistics are prepared in scratch before either is committed: an overflow in
-    // either leaves both unchanged.
-    if (!m_a.prepare(x, m_opts.bias, scale_a, m_opts.ema) ||
-        !m_g.prepare(g, false, scale_g, m_opts.ema)) {
+  Info fold(const char* where, const ConstRef<S>& x, const ConstRef<S>& g, S scale_a,
+            S scale_g) {
+    // One read of each input decides everything before the state is touched: finiteness
+    // (InvalidInput) and whether the in-place SYRKs provably cannot overflow.
+    const auto pa = m_a.plan(x, m_opts.bias, scale_a, m_opts.ema);
+    const auto pg = m_g.plan(g, false, scale_g, m_opts.ema);
+    if (!pa.finite) curvop::detail::require_finite(x, std::string(where) + " (activations)");
+    if (!pg.finite) curvop::detail::require_finite(g, std::string(where) + " (output_grads)");
+    if (pa.in_place && pg.in_place) {
+      m_a.update_in_place(x, m_opts.bias, pa, m_opts.ema);
+      m_g.update_in_place(g, false, pg, m_opts.ema);
+      return Info::Success;
+    }
+    // Near overflow: both statistics are formed in scratch before either is committed, so an
+    // overflow in either leaves both unchanged.
+    if (!m_a.prepare(x, m_opts.bias, pa) || !m_g.prepare(g, false, pg)) {
       m_info = Info::NumericalIssue;
       return m_info;
     }
@@ -351,21 +415,23 @@ class KFac {
     m_qg = std::make_shared<const Matrix<S>>(Matrix<S>::Identity(m_out, m_out));
     m_da = Vector<S>::Zero(m_in);
     m_dg = Vector<S>::Zero(m_out);
+    m_basis_current = true;
     set_eigen_scales(Matrix<S>::Zero(m_out, m_in), m_lambda);
     m_logdet = static_cast<double>(rows()) * std::log(m_lambda);
   }
 
+  // D = S + λ and 1/D, and Σ log D into m_logdet_exact (callers decide whether it is C's).
   void set_eigen_scales(const Matrix<S>& s, double lambda) {
     Matrix<S> d = s.array() + static_cast<S>(lambda);
     m_scale_inv = std::make_shared<const Matrix<S>>(d.cwiseInverse());
     m_logdet_exact = d.template cast<double>().array().log().sum();
     m_scale = std::make_shared<const Matrix<S>>(std::move(d));
-    if (exact()) m_logdet = m_logdet_exact;
   }
 
   Info compute_factored() {
-    const Matrix<S>& a = m_a.value();
-    const Matrix<S>& g = m_g.value();
+    // The one symmetrisation of the statistics' stored lower triangles.
+    const Matrix<S> a = m_a.value();
+    const Matrix<S> g = m_g.value();
     const double lambda = m_opts.damping;
     const double sl = std::sqrt(lambda);
     double da = sl, dg = sl;
@@ -390,13 +456,18 @@ class KFac {
     m_ahat = std::make_shared<const Factor<S>>(std::move(ia.matrix), std::move(ia.inverse));
     m_ghat = std::make_shared<const Factor<S>>(std::move(ig.matrix), std::move(ig.inverse));
     m_lambda = lambda;
+    // A new basis (computed on demand by update_eigenvalues); the old scales are stale.
+    m_basis_current = false;
+    m_s_weight = 0;
+    m_s.resize(0, 0);
     return Info::Success;
   }
 
   Info compute_exact() {
-    detail::Eigh<S> ea = detail::robust_symmetric_eigen<S>(m_a.value());
+    // The eigensolvers read only the lower triangles, which is all the statistics store.
+    detail::Eigh<S> ea = detail::robust_symmetric_eigen<S>(m_a.lower());
     if (ea.info != Info::Success) return Info::NumericalIssue;
-    detail::Eigh<S> eg = detail::robust_symmetric_eigen<S>(m_g.value());
+    detail::Eigh<S> eg = detail::robust_symmetric_eigen<S>(m_g.lower());
     if (eg.info != Info::Success) return Info::NumericalIssue;
     m_da = ea.values.cwiseMax(S(0));
     m_dg = eg.values.cwiseMax(S(0));
@@ -405,7 +476,9 @@ class KFac {
     m_lambda = m_opts.damping;
     m_s_weight = 0;
     m_s.resize(0, 0);
+    m_basis_current = true;
     set_eigen_scales(m_dg * m_da.transpose(), m_lambda);
+    m_logdet = m_logdet_exact;
     return Info::Success;
   }
 
@@ -464,7 +537,7 @@ class KFac {
 
   Vector<S> diagonal_of(bool inverse) const {
     Matrix<S> d(m_out, m_in);
-    if (exact()) {
+    if (eigen_form()) {
       const Matrix<S> qg2 = m_qg->array().square().matrix();
       const Matrix<S> qa2 = m_qa->array().square().matrix();
       d.noalias() = qg2 * (inverse ? *m_scale_inv : *m_scale) * qa2.transpose();
@@ -485,11 +558,14 @@ class KFac {
   double m_lambda = 0, m_shift_a = 0, m_shift_g = 0, m_logdet = 0, m_logdet_exact = 0;
   // Factored modes. Shared, immutable: copies of a KFac share them until the next compute().
   std::shared_ptr<const Factor<S>> m_ahat, m_ghat;
-  // Exact mode: bases, eigenvalues, D = scales + λ and 1/D, and EKFAC's running S.
+  // Eigenbasis form (Exact, or EKFAC in any mode): bases, eigenvalues, D = scales + λ and 1/D,
+  // and EKFAC's running S. m_basis_current: the basis belongs to the last compute()'s factors
+  // (false in the factored modes until update_eigenvalues computes it).
   std::shared_ptr<const Matrix<S>> m_qa, m_qg, m_scale, m_scale_inv;
   Vector<S> m_da, m_dg;
   Matrix<S> m_s;
   double m_s_weight = 0;
+  bool m_basis_current = true;
 };
 
 }  // namespace curvop::kfac
