@@ -6,6 +6,7 @@
 
 #include <curvop/shampoo/options.hpp>
 #include <curvop/shampoo/blocking.hpp>
+#include <curvop/shampoo/preconditioner.hpp>
 #include <curvop/shampoo/shampoo.hpp>
 #include <curvop/shampoo/nearest_kronecker.hpp>
 

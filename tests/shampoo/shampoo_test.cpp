@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Shampoo against the dense formulas in double: directions of the three variants, EMA with bias
 // correction, blocking, grafting, keeping the previous root, and bad input.
+#include <curvop/functions.hpp>
 #include <curvop/shampoo.hpp>
 
 #include <Eigen/Eigenvalues>
@@ -141,6 +142,80 @@ TEMPLATE_TEST_CASE("blocked Shampoo equals the per-block dense computation", "[s
     const double err = ct::rel_err(dir, ref);
     INFO("variant " << int(variant) << ": error " << err);
     CHECK(err <= ct::inverse_tol<S>(double(mb), 1e3));
+  }
+}
+
+TEMPLATE_TEST_CASE("the preconditioner is a linear operator on vec(G): the dense Kronecker "
+                   "formula, and precondition() without grafting", "[shampoo]", float, double) {
+  using S = TestType;
+  using P = cs::Preconditioner<S>;
+  STATIC_REQUIRE(curvop::LinearOperator<P>);
+  STATIC_REQUIRE(curvop::DiagonalExtractable<P>);
+  STATIC_REQUIRE(curvop::is_symmetric_v<P>);
+  const Index rows = 11, cols = 9;
+  const auto gs = gradients<S>(rows, cols, 6, 400);
+  // max_block 4: row blocks 4, 4, 3 and column blocks 4, 4, 1; 16: one block (P = kron(R̂, L̂)).
+  for (Index mb : {Index(16), Index(4)}) {
+    for (auto variant : {cs::Variant::Shampoo, cs::Variant::ShampooSquared,
+                         cs::Variant::OneSided}) {
+      cs::Shampoo<S> sh(rows, cols, cs::Options{.variant = variant, .max_block = mb});
+      for (const auto& g : gs) sh.update(g);
+      REQUIRE(sh.compute() == Info::Success);
+      const P pre = sh.preconditioner();
+      REQUIRE(pre.rows() == rows * cols);
+      // Dense reference in double: entry (i + rows·j, i' + rows·j') is L̂_b(i, i')·R̂_b(j, j') when
+      // both entries lie in block b (DESIGN.md's kron(R̂_b, L̂_b)), 0 otherwise.
+      const int p = variant == cs::Variant::Shampoo ? 4 : 2;
+      Matrix<double> dense = Matrix<double>::Zero(rows * cols, rows * cols);
+      for (Index k = 0; k < sh.blocking().size(); ++k) {
+        const auto rs = sh.blocking().row_segment(k);
+        const auto cs_ = sh.blocking().col_segment(k);
+        Matrix<double> l = Matrix<double>::Zero(rs.size, rs.size);
+        Matrix<double> r = Matrix<double>::Zero(cs_.size, cs_.size);
+        for (const auto& g : gs) {
+          const Matrix<double> gb =
+              g.template cast<double>().block(rs.start, cs_.start, rs.size, cs_.size);
+          l += gb * gb.transpose();
+          r += gb.transpose() * gb;
+        }
+        const Matrix<double> lr = dense_root(l, p, 1e-6);
+        const Matrix<double> rr = variant == cs::Variant::OneSided
+                                      ? Matrix<double>(Matrix<double>::Identity(cs_.size, cs_.size))
+                                      : dense_root(r, p, 1e-6);
+        for (Index j = 0; j < cs_.size; ++j)
+          for (Index jj = 0; jj < cs_.size; ++jj)
+            for (Index i = 0; i < rs.size; ++i)
+              for (Index ii = 0; ii < rs.size; ++ii)
+                dense(rs.start + i + rows * (cs_.start + j),
+                      rs.start + ii + rows * (cs_.start + jj)) = lr(i, ii) * rr(j, jj);
+        // Each block as a Kronecker operator on vec(G_b).
+        const Matrix<double> kb = curvop::to_dense(pre.block(k)).template cast<double>();
+        Matrix<double> kref(rs.size * cs_.size, rs.size * cs_.size);
+        for (Index a = 0; a < cs_.size; ++a)
+          for (Index b = 0; b < cs_.size; ++b)
+            kref.block(a * rs.size, b * rs.size, rs.size, rs.size) = rr(a, b) * lr;
+        CHECK(ct::rel_err(kb, kref) <= ct::inverse_tol<S>(double(mb), 1e3));
+      }
+      const Matrix<S> x = ct::gaussian_matrix<S>(rows * cols, 3, 401);
+      const Matrix<S> y = curvop::apply(pre, x);
+      const double err = ct::rel_err(y, (dense * x.template cast<double>()).eval());
+      INFO("max_block " << mb << " variant " << int(variant) << ": error " << err);
+      // The roots have κ ≤ 1e3 (κ(L)^{1/p} with κ(L) ≤ 1/ε); float roots come from double.
+      CHECK(err <= ct::inverse_tol<S>(double(mb), 1e3));
+      CHECK(ct::rel_err(pre.diagonal(), dense.diagonal().eval()) <=
+            ct::inverse_tol<S>(double(mb), 1e3));
+      // vec(precondition(G)) for each column, to the last bit of the same products.
+      for (Index j = 0; j < x.cols(); ++j) {
+        const Matrix<S> g = Eigen::Map<const Matrix<S>>(x.col(j).data(), rows, cols);
+        const Matrix<S> dir = sh.precondition(g);
+        CHECK(ct::rel_err(y.col(j), dir.reshaped()) <= ct::apply_tol<S>(double(rows + cols)));
+      }
+      // A snapshot: a later compute() replaces the state's roots, not the operator's.
+      sh.update(gs[0] * S(10));
+      REQUIRE(sh.compute() == Info::Success);
+      CHECK(curvop::apply(pre, x) == y);
+      CHECK(ct::rel_err(curvop::apply(sh.preconditioner(), x), y) > 1e-3);
+    }
   }
 }
 

@@ -9,6 +9,8 @@
 #include <curvop/matrix_functions/batch.hpp>
 #include <curvop/shampoo/blocking.hpp>
 #include <curvop/shampoo/options.hpp>
+#include <curvop/shampoo/preconditioner.hpp>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -38,7 +40,8 @@ struct BlockReport {
 /// 10^{-16}) \f$ with D the SGD, AdaGrad or Adam direction. p = 4 (Shampoo) is the inverse
 /// square root of the Kronecker approximation \f$ (L \otimes R)^{1/2} \f$ of the AdaGrad matrix
 /// \f$ \sum \mathrm{vec}(G)\mathrm{vec}(G)^\top \f$ (vec stacks columns; in curvop's `kron`
-/// convention the preconditioner acts as `kron(R̂, L̂)`).
+/// convention the preconditioner acts as `kron(R̂, L̂)`; `preconditioner()` returns it as an
+/// operator on vec(G), per block for blocked Shampoo).
 ///
 /// Robustness: non-finite gradients and overflowing statistics throw `InvalidInput` with the
 /// state unchanged; a root that fails its residual check after the fallback ladder keeps the
@@ -47,7 +50,9 @@ struct BlockReport {
 /// block) keeps its previous root silently. The output is never NaN.
 ///
 /// Threading: `precondition` is const and thread-safe; blocks are processed in parallel with
-/// `CURVOP_USE_OPENMP`, and the roots of all blocks form one batch spread over the threads.
+/// `CURVOP_USE_OPENMP` (unless Eigen's products go to a threaded BLAS, which must not be called
+/// from several threads at once: `detail::products_safe_in_parallel`), and the roots of all
+/// blocks form one batch (`inverse_root_batch`).
 ///
 /// **Cost:** `update`: Σ_b (r_b² c_b + c_b² r_b) flops (two SYRKs, half a GEMM each);
 /// `compute`: one inverse root per factor (≈ 10 n³ each by eigendecomposition);
@@ -81,10 +86,12 @@ class Shampoo {
       const Index r = m_blocking.row_segment(k).size;
       const Index c = m_blocking.col_segment(k).size;
       b.l = Matrix<S>::Zero(r, r);
-      b.l_root = Matrix<S>::Identity(r, r);
+      b.l_root = std::make_shared<const Matrix<S>>(Matrix<S>::Identity(r, r));
       if (two_sided()) {
         b.r = Matrix<S>::Zero(c, c);
-        b.r_root = Matrix<S>::Identity(c, c);
+        b.r_root = std::make_shared<const Matrix<S>>(Matrix<S>::Identity(c, c));
+      } else {
+        b.r_root = std::make_shared<const Matrix<S>>();
       }
     }
     m_reports.resize(m_blocks.size());
@@ -113,9 +120,23 @@ class Shampoo {
   /// Statistic \f$ R_b \f$ of block k, bias-corrected (empty for the one-sided variant).
   [[nodiscard]] Matrix<S> right_statistic(Index k) const { return corrected(block(k).r); }
   /// Current root \f$ (L_b + \epsilon I)^{-1/p} \f$ of block k.
-  [[nodiscard]] const Matrix<S>& left_root(Index k) const { return block(k).l_root; }
+  [[nodiscard]] const Matrix<S>& left_root(Index k) const { return *block(k).l_root; }
   /// Current root \f$ (R_b + \epsilon I)^{-1/p} \f$ of block k (empty when one-sided).
-  [[nodiscard]] const Matrix<S>& right_root(Index k) const { return block(k).r_root; }
+  [[nodiscard]] const Matrix<S>& right_root(Index k) const { return *block(k).r_root; }
+
+  /// The preconditioner of the current roots as a symmetric linear operator on vec(G)
+  /// (column-major vec, length rows·cols): \f$ P = \Pi^T \operatorname{blockdiag}_b(\hat R_b
+  /// \otimes \hat L_b) \Pi \f$, so that `apply(P, vec(G))` is vec of `precondition(G)` without
+  /// grafting (see `Preconditioner`; for one block P = kron(R̂, L̂), also `block(0)`).
+  /// A snapshot sharing the roots: O(blocks), no copies; later `compute()`s do not change it.
+  [[nodiscard]] Preconditioner<S> preconditioner() const {
+    std::vector<std::shared_ptr<const Matrix<S>>> left, right;
+    for (const Block& b : m_blocks) {
+      left.push_back(b.l_root);
+      right.push_back(two_sided() ? b.r_root : nullptr);
+    }
+    return Preconditioner<S>(m_rows, m_cols, m_blocking, std::move(left), std::move(right));
+  }
 
   /// Accumulates the gradient G (rows x cols) into the statistics (and the grafting state).
   ///
@@ -131,8 +152,9 @@ class Shampoo {
     std::vector<Matrix<S>> new_l(m_blocks.size()), new_r(m_blocks.size());
     bool finite = true;
     const auto nb = static_cast<std::ptrdiff_t>(m_blocks.size());
+    [[maybe_unused]] const bool parallel = nb > 1 && curvop::detail::products_safe_in_parallel();
 #if defined(CURVOP_USE_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) reduction(&& : finite) if (nb > 1)
+#pragma omp parallel for schedule(dynamic, 1) reduction(&& : finite) if (parallel)
 #endif
     for (std::ptrdiff_t k = 0; k < nb; ++k) {
       const auto gb = block_of(g, k);
@@ -191,18 +213,19 @@ class Shampoo {
     check_shape(out, "shampoo::Shampoo::precondition (output)");
     curvop::detail::require_finite(g, "shampoo::Shampoo::precondition");
     const auto nb = static_cast<std::ptrdiff_t>(m_blocks.size());
+    [[maybe_unused]] const bool parallel = nb > 1 && curvop::detail::products_safe_in_parallel();
 #if defined(CURVOP_USE_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
 #endif
     for (std::ptrdiff_t k = 0; k < nb; ++k) {
       const Block& b = m_blocks[static_cast<std::size_t>(k)];
       const auto gb = block_of(g, k);
       auto ob = block_of(out, k);
       if (two_sided()) {
-        const Matrix<S> t = b.l_root * gb;
-        ob.noalias() = t * b.r_root;
+        const Matrix<S> t = (*b.l_root) * gb;
+        ob.noalias() = t * (*b.r_root);
       } else {
-        ob.noalias() = b.l_root * gb;
+        ob.noalias() = (*b.l_root) * gb;
       }
       if (m_options.grafting != Grafting::None) {
         const double target = graft_norm(gb, k);
@@ -214,7 +237,9 @@ class Shampoo {
 
  private:
   struct Block {
-    Matrix<S> l, r, l_root, r_root;
+    Matrix<S> l, r;
+    // Immutable and shared with the `Preconditioner` snapshots; compute() replaces them.
+    std::shared_ptr<const Matrix<S>> l_root, r_root;
   };
 
   bool two_sided() const { return m_options.variant != Variant::OneSided; }
@@ -311,7 +336,8 @@ class Shampoo {
       const bool usable = res.info != Info::InvalidInput && res.fallback != Fallback::Isotropic &&
                           root.allFinite();
       if (usable) {
-        (right ? m_blocks[k].r_root : m_blocks[k].l_root).swap(root);
+        (right ? m_blocks[k].r_root : m_blocks[k].l_root) =
+            std::make_shared<const Matrix<S>>(std::move(root));
       } else {
         (right ? rep.right_kept : rep.left_kept) = true;
       }
