@@ -145,6 +145,10 @@ void BM_InverseRoot_Blocks(benchmark::State& state) {
   std::vector<Matrix<S>> as;
   for (Index i = 0; i < count; ++i) as.push_back(spd<S>(n, 10 + static_cast<std::uint64_t>(i)));
   threads(t);
+  // The batch spreads its matrices over the OpenMP threads and computes each one
+  // single-threaded; with a threaded OpenBLAS it would (rightly) run sequentially instead
+  // (inverse_root_batch's comment), so its BLAS gets one thread per OpenMP thread.
+  if (Batched && openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
   const curvop::RootOptions o{.method = method};
   for (auto _ : state) {
     if constexpr (Batched) {

@@ -14,7 +14,35 @@
 #include <omp.h>
 #endif
 
+#if defined(EIGEN_USE_BLAS)
+// OpenBLAS's threading queries, declared weak so that any other BLAS links too (the pointers are
+// then null). Same signatures as OpenBLAS's cblas.h.
+extern "C" __attribute__((weak)) int openblas_get_num_threads(void);
+extern "C" __attribute__((weak)) int openblas_get_parallel(void);
+#endif
+
 namespace curvop {
+
+namespace detail {
+
+/// Whether Eigen's dense products may run inside an OpenMP parallel region without calling a
+/// threaded BLAS from several threads at once. Without `EIGEN_USE_BLAS` (no `CURVOP_USE_BLAS`)
+/// they are Eigen's own kernels: always. With it, every GEMM, GEMV, SYMV and SYRK, including
+/// those inside `Eigen::SelfAdjointEigenSolver`, is a BLAS call, and a pthreads OpenBLAS called
+/// from several threads at once contends for its one thread pool (10–50x slower, measured in
+/// session 1): only when OpenBLAS reports a sequential or OpenMP build (the OpenMP build runs
+/// single-threaded inside a parallel region) or a thread count of 1 (`OPENBLAS_NUM_THREADS=1`).
+/// An unknown BLAS is assumed threaded. Cost: two function calls.
+inline bool products_safe_in_parallel() {
+#if defined(EIGEN_USE_BLAS)
+  if (openblas_get_parallel != nullptr && openblas_get_parallel() != 1) return true;
+  return openblas_get_num_threads != nullptr && openblas_get_num_threads() == 1;
+#else
+  return true;
+#endif
+}
+
+}  // namespace detail
 
 /// Largest matrix size for which `inverse_root_batch` spreads a batch over the OpenMP threads.
 inline constexpr Index kParallelBatchMaxSize = 512;
@@ -26,11 +54,16 @@ inline constexpr Index kParallelBatchMaxSize = 512;
 /// eigensolver on one small block cannot use two cores (tridiagonalisation is level-2 BLAS).
 /// With `CURVOP_USE_OPENMP`, when every matrix has n ≤ `kParallelBatchMaxSize` (512), the
 /// matrices are distributed over the threads (dynamic schedule, largest first), each computed
-/// single-threaded, and their eigendecompositions use Eigen's solver: a threaded BLAS such as
-/// OpenBLAS (pthreads build) called from several OpenMP threads at once shares one thread pool
-/// and slows down by 10–50x (measured), while Eigen's solver is as fast as ?syevd up to n ≈ 256
-/// and within 1.5x at 512. A batch with a larger matrix runs sequentially, each call using the
-/// configured solver and its threads. Matrices may have different sizes.
+/// single-threaded, and their eigendecompositions use Eigen's solver rather than LAPACK's:
+/// a threaded BLAS/LAPACK such as OpenBLAS (pthreads build) called from several OpenMP threads
+/// at once shares one thread pool and slows down by 10–50x (measured), while Eigen's solver is
+/// as fast as ?syevd up to n ≈ 256 and within 1.5x at 512. With `CURVOP_USE_BLAS`
+/// (`EIGEN_USE_BLAS`) even Eigen's solver and products call the BLAS (SYMV, GEMV, GEMM, SYRK),
+/// so the batch is parallel only when `detail::products_safe_in_parallel()` says the BLAS is
+/// single-threaded (`OPENBLAS_NUM_THREADS=1`, or a sequential or OpenMP OpenBLAS build); with a
+/// threaded BLAS it runs sequentially and each call uses the BLAS's threads. A batch with a
+/// larger matrix runs sequentially, each call using the configured solver and its threads.
+/// Matrices may have different sizes.
 ///
 /// Errors: options and shapes are all checked before any work (`std::invalid_argument`,
 /// `DimensionMismatch` naming the index); non-finite matrices give `Info::InvalidInput` in their
@@ -59,8 +92,9 @@ template <class S>
   std::exception_ptr error;
   const auto count = static_cast<std::ptrdiff_t>(as.size());
 #if defined(CURVOP_USE_OPENMP)
-  const bool parallel =
-      count > 1 && omp_get_max_threads() > 1 && as[order[0]].rows() <= kParallelBatchMaxSize;
+  const bool parallel = count > 1 && omp_get_max_threads() > 1 &&
+                        as[order[0]].rows() <= kParallelBatchMaxSize &&
+                        detail::products_safe_in_parallel();
 #else
   const bool parallel = false;
 #endif
