@@ -86,6 +86,32 @@ TEMPLATE_TEST_CASE("randomized_svd is within (1 + eps) of the optimal rank-r err
   CHECK(svd_error(k.a, plain) / opt > 1.0 + 1e-3);
 }
 
+TEMPLATE_TEST_CASE("products with the transpose of a large matrix match the dense ones",
+                   "[lowrank]", float, double) {
+  using S = TestType;
+  // 640 x 520 = 332800 entries is above the 512² threshold at which Aᵀx is formed as (xᵀA)ᵀ; one
+  // column (k = 1) keeps the plain product. Reference: the product in double.
+  const Index m = 640, n = 520;
+  const Matrix<S> a = ct::gaussian_matrix<S>(m, n, 61);
+  for (Index k : {1, 3, 24}) {
+    INFO("k " << k);
+    const Matrix<S> x = ct::gaussian_matrix<S>(m, k, 62);
+    Matrix<S> y(n, k);
+    lr::detail::transposed_product<S>(a, x, y);
+    const Matrix<double> ref = a.template cast<double>().transpose() * x.template cast<double>();
+    CHECK(ct::rel_err(y, ref) <= ct::apply_tol<S>(m));
+  }
+  // A rank-6 matrix of that size goes through the same path inside randomized_svd: exact.
+  const Matrix<double> low = ct::gaussian_matrix<double>(m, 6, 63) *
+                             ct::gaussian_matrix<double>(n, 6, 64).transpose();
+  const auto res = lr::randomized_svd(Matrix<S>(low.cast<S>()), 6, {.power_iterations = 1});
+  REQUIRE(res.info == curvop::Info::Success);
+  const double tol = ct::apply_tol<S>(double(m));
+  CHECK(svd_error(low, res) <= tol * low.norm());
+  CHECK(ct::orthonormality_error(res.u) <= tol);
+  CHECK(ct::orthonormality_error(res.v) <= tol);
+}
+
 TEMPLATE_TEST_CASE("randomized_svd is reproducible from its seed", "[lowrank]", float, double) {
   using S = TestType;
   const Matrix<S> a = ct::decaying(90, 70, 5).a.cast<S>();

@@ -118,7 +118,7 @@ struct TransposedView {
   Eigen::Ref<const Matrix<S>> a;
   Index rows() const { return a.cols(); }
   Index cols() const { return a.rows(); }
-  void apply(const ConstRef<S>& x, MutRef<S> y) const { y.noalias() = a.transpose() * x; }
+  void apply(const ConstRef<S>& x, MutRef<S> y) const { transposed_product<S>(a, x, y); }
   void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const { y.noalias() = a * x; }
 };
 
