@@ -35,6 +35,21 @@ ct::KnownSvd gapped(Index m, Index n, std::uint64_t seed) {
   });
 }
 
+// tan θ_max, the tangent of the largest principal angle between span(P) and span(U) (both
+// orthonormal, d x r). With C = UᵀP, the singular values of (P − UC) C⁻¹ are the tangents of the
+// principal angles (Björck–Golub); this form keeps small angles accurate, where √(1 − cos²) would
+// lose half the digits. Computed in double by a Jacobi SVD, independently of the library.
+template <class A>
+double max_angle_tangent(const A& p, const Matrix<double>& u) {
+  const Matrix<double> pd = p.template cast<double>();
+  const Matrix<double> c = u.transpose() * pd;
+  const Matrix<double> s = pd - u * c;
+  const Eigen::FullPivLU<Matrix<double>> lu(c);
+  if (!lu.isInvertible()) return std::numeric_limits<double>::infinity();
+  const Matrix<double> t = lu.solve(s.transpose()).transpose();  // S C⁻¹
+  return Eigen::JacobiSVD<Matrix<double>>(t).singularValues()(0);
+}
+
 }  // namespace
 
 TEST_CASE("GaLoreProjector resolves the side once, square matrices included", "[lowrank]") {
@@ -121,16 +136,17 @@ TEMPLATE_TEST_CASE("SVD-based policies find the top-r singular subspace", "[lowr
 TEMPLATE_TEST_CASE("online PCA converges to the top-r subspace of a fixed gradient", "[lowrank]",
                    float, double) {
   using S = TestType;
-  // Oja's rule on a fixed Ĝ is subspace iteration on I + ηĜĜᵀ: the distance contracts by
-  // (1 + η σ₅²/‖G‖²)/(1 + η σ₄²/‖G‖²) ≈ 0.87 per step here (‖G‖² ≈ 296, η = 1). The first update
-  // is an exact SVD of a *different* gradient, so the iteration has to move.
+  // Oja's rule on a fixed G is orthogonal iteration with I + η_t GGᵀ, and the step scale
+  // η_t = 1/max(μ_t, floor) with μ_t <= σ₄² contracts tan θ by at least
+  // (1 + σ₅²/σ₄²)/2 ≈ 0.5004 per step here (σ₄ = 7, σ₅ = 0.2). The first update is an exact SVD of
+  // a *different* gradient, so the iteration has to move: 50 steps shrink tan θ by 2⁵⁰ ≈ 1e15.
   const auto k = gapped(30, 20, 9);
   const Matrix<S> g = k.a.template cast<S>();
   lr::GaLoreProjector<S> proj(30, 20, 4,
                               {.side = lr::Side::Left, .policy = lr::RefreshPolicy::OnlinePca});
   REQUIRE(proj.update(ct::gaussian_matrix<S>(30, 20, 1)) == Info::Success);
   const double d0 = subspace_distance(proj.basis(), k.u.leftCols(4));
-  for (int t = 0; t < 200; ++t) REQUIRE(proj.update(g) == Info::Success);
+  for (int t = 0; t < 50; ++t) REQUIRE(proj.update(g) == Info::Success);
   const double d1 = subspace_distance(proj.basis(), k.u.leftCols(4));
   INFO("distance before " << d0 << " after " << d1);
   CHECK(d0 > 0.5);
@@ -140,6 +156,69 @@ TEMPLATE_TEST_CASE("online PCA converges to the top-r subspace of a fixed gradie
   const Matrix<S> before = proj.basis();
   REQUIRE(proj.update(Matrix<S>::Zero(30, 20)) == Info::Success);
   CHECK(proj.basis() == before);
+}
+
+TEMPLATE_TEST_CASE("online PCA tracks a change of the gradient subspace", "[lowrank]", float,
+                   double) {
+  using S = TestType;
+  // Both gradients have σ = 10, 9, 8, 7, then 1/(1 + i); the second has fresh singular vectors,
+  // so at the switch the largest principal angle to its top-4 subspace is large (tan θ₀ > 1 is
+  // required below). From then on each step contracts tan θ by ρ <= (1 + g)/2 with
+  // g = σ₅²/σ₄² = 0.04/49 (see RefreshPolicy::OnlinePca), so tan θ_t <= ρᵗ tan θ₀ at every step,
+  // and 20 refreshes bring every principal angle below 1e-3 rad whenever tan θ₀ < 2²⁰·1e-3 ≈ 1e3.
+  // The fixed normalisation η = 1/‖G‖_F² (‖G‖_F² ≈ 294 here) would contract by only
+  // (1 + 0.04/294)/(1 + 49/294) ≈ 0.86 per step: 20 steps gain a factor 20, not 10⁶.
+  const Index m = 48, n = 32, r = 4;
+  const auto before = gapped(m, n, 21), after = gapped(m, n, 22);
+  for (auto side : {lr::Side::Left, lr::Side::Right}) {
+    INFO("side " << int(side));
+    const bool left = side == lr::Side::Left;
+    const Matrix<double> truth_before = left ? before.u.leftCols(r) : before.v.leftCols(r);
+    const Matrix<double> truth = left ? after.u.leftCols(r) : after.v.leftCols(r);
+    lr::GaLoreProjector<S> proj(m, n, r, {.side = side, .policy = lr::RefreshPolicy::OnlinePca});
+    for (int t = 0; t < 3; ++t) REQUIRE(proj.update(before.a.template cast<S>()) == Info::Success);
+    CHECK(max_angle_tangent(proj.basis(), truth_before) <= 100 * ct::apply_tol<S>(m));
+    const double tan0 = max_angle_tangent(proj.basis(), truth);
+    INFO("tan θ at the switch " << tan0);
+    REQUIRE(tan0 > 1.0);
+    REQUIRE(tan0 < 1e3);
+    const double g = 0.04 / 49.0, rho = (1.0 + g) / 2.0;
+    const Matrix<S> ga = after.a.template cast<S>();
+    double bound = tan0, tan_t = tan0;
+    for (int t = 1; t <= 20; ++t) {
+      REQUIRE(proj.update(ga) == Info::Success);
+      bound *= rho;
+      tan_t = max_angle_tangent(proj.basis(), truth);
+      INFO("refresh " << t << ": tan θ " << tan_t << " bound " << bound);
+      CHECK(tan_t <= bound + 100 * ct::apply_tol<S>(m));
+    }
+    CHECK(std::atan(tan_t) <= 1e-3);
+    CHECK(ct::orthonormality_error(proj.basis()) <= ct::apply_tol<S>(m));
+  }
+}
+
+TEMPLATE_TEST_CASE("online PCA follows a noisy gradient after a change of subspace", "[lowrank]",
+                   float, double) {
+  using S = TestType;
+  // Each step sees the new gradient plus fresh Gaussian noise N_t with entries of standard
+  // deviation 0.15, so ‖N_t‖₂ ≈ 0.15·(√48 + √32) ≈ 1.9 (Marchenko–Pastur edge) against σ₄ = 7.
+  // The exact SVD of one noisy gradient is off by sin θ <= ‖N‖₂/(σ₄ − σ₅ − ‖N‖₂) ≈ 0.39 (Wedin);
+  // online PCA must reach that accuracy within 10 refreshes of the switch and then stay there.
+  const Index m = 48, n = 32, r = 4;
+  const auto before = gapped(m, n, 31), after = gapped(m, n, 32);
+  const Matrix<double> truth = after.u.leftCols(r);
+  lr::GaLoreProjector<S> proj(m, n, r, {.side = lr::Side::Left, .policy = lr::RefreshPolicy::OnlinePca});
+  REQUIRE(proj.update(before.a.template cast<S>()) == Info::Success);
+  REQUIRE(max_angle_tangent(proj.basis(), truth) > 1.0);
+  double worst = 0;
+  for (std::uint64_t t = 1; t <= 40; ++t) {
+    const Matrix<double> noisy = after.a + 0.15 * ct::gaussian_matrix<double>(m, n, 500 + t);
+    REQUIRE(proj.update(noisy.cast<S>()) == Info::Success);
+    const double sin_t = std::sin(std::atan(max_angle_tangent(proj.basis(), truth)));
+    if (t >= 10) worst = std::max(worst, sin_t);
+  }
+  INFO("largest sin θ over refreshes 10..40: " << worst);
+  CHECK(worst <= 0.39);
 }
 
 TEMPLATE_TEST_CASE("the DCT policy picks the DCT columns most aligned with G", "[lowrank]", float,

@@ -4,6 +4,7 @@
 #ifndef CURVOP_LOWRANK_GALORE_PROJECTOR_HPP
 #define CURVOP_LOWRANK_GALORE_PROJECTOR_HPP
 
+#include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
@@ -45,11 +46,30 @@ enum class RefreshPolicy {
   /// O(m·n·r·(2s + 1)).
   SubspaceIteration,
   /// Online PCA (Online Subspace Descent): at *every* `update`, one step of Oja's subspace rule
-  /// on the normalised gradient Ĝ = G/‖G‖_F,
-  /// \f$ P \leftarrow \mathrm{orth}\big((I + η\, Ĝ Ĝ^T) P\big) \f$ (left side; Ĝᵀ for the right),
-  /// which ascends ‖PᵀĜ‖_F² (equivalently descends the reconstruction loss ‖Ĝ − PPᵀĜ‖_F² of
-  /// the reference) and keeps P exactly orthonormal. `update_gap` does not apply; the first
-  /// update initialises P by an exact SVD. O(m·n·r) per step.
+  /// \f$ P \leftarrow \mathrm{orth}\big((I + η_t\, X X^T) P\big) \f$ with X = G on the left
+  /// side and Gᵀ on the right, which ascends ‖PᵀX‖_F² (equivalently descends the reconstruction
+  /// loss ‖X − PPᵀX‖_F² of the reference) and keeps P exactly orthonormal. `update_gap` does not
+  /// apply; the first update initialises P by an exact SVD. The step is scale-free:
+  /// \f[ η_t = \frac{η_0}{\max(μ_t,\ 10^{-3}\,‖X‖_F^2/r)}, \qquad
+  ///     μ_t = λ_{\min}\big(P^T X X^T P\big) = σ_{\min}(X^T P)^2, \f]
+  /// μ_t being the energy that the weakest basis direction captures (η₀ = `online_pca_step`).
+  /// Why this scale: for a gradient that stays fixed, the steps are orthogonal iteration with the
+  /// commuting matrices I + η_t XXᵀ, so the largest principal angle θ between P and the top-r
+  /// left singular subspace of X contracts as
+  /// \f[ \tan θ_{t+1} \le ρ_t \tan θ_t, \qquad
+  ///     ρ_t = \frac{1 + η_t σ_{r+1}^2}{1 + η_t σ_r^2} \le \frac{1 + η_0 g}{1 + η_0},
+  ///     \quad g = σ_{r+1}^2/σ_r^2, \f]
+  /// where the bound uses μ_t ≤ σ_r² (a Ritz value of XXᵀ on an r-dimensional subspace is at most
+  /// its r-th eigenvalue) and holds while σ_r² ≥ 10⁻³‖X‖_F²/r. With the default η₀ = 1 a
+  /// clear gap halves tan θ per update whatever the scale of G, its rank r or its spectral decay,
+  /// and a P left behind by a change of subspace (μ_t small) takes a step close to a full
+  /// subspace-iteration step, which is what re-captures the new subspace. At convergence the
+  /// weakest direction's own weight and the new evidence GGᵀp/μ_t are equal, so consecutive
+  /// noisy gradients are still averaged (η₀ → ∞ would be plain subspace iteration on each G,
+  /// η₀ → 0 freezes P). The fixed normalisation η = η₀/‖G‖_F² caps the growth of the r-th
+  /// direction at 1 + η₀/r per step, far too slow to follow a subspace change at GaLore ranks.
+  /// The floor bounds the step by 1000·r·η₀/‖X‖_F², so that P's own term is not lost to rounding
+  /// when a basis direction captures nothing. O(m·n·r + (m + n)·r² + r³) per step.
   OnlinePca,
   /// SVD-free: P is r columns of the fixed orthonormal DCT-II basis of the projected
   /// dimension, those most aligned with G (largest ‖d_jᵀ G‖ on the left side, ‖G d_j‖ on the
@@ -82,7 +102,10 @@ struct GaLoreOptions {
   MomentTransport transport = MomentTransport::Rotate;  ///< state handling on refresh
   RandomizedSvdOptions randomized{};                    ///< for RandomizedSvd / first warm start
   Index subspace_iterations = 1;  ///< s: steps of the warm-started SubspaceIteration policy
-  double online_pca_step = 1.0;   ///< η of the OnlinePca policy (Ĝ has unit Frobenius norm)
+  /// η₀ of the OnlinePca policy, relative to the energy of the weakest basis direction (see
+  /// `RefreshPolicy::OnlinePca`): 1 halves the principal-angle tangent per update on a gapped
+  /// gradient.
+  double online_pca_step = 1.0;
 
   /// Throws `std::invalid_argument` naming the first bad field.
   void validate() const {
@@ -344,17 +367,23 @@ class GaLoreProjector {
       }
       case RefreshPolicy::OnlinePca: {
         if (!initialized()) return exact_basis(g, p_new);
-        const double norm = static_cast<double>(g.norm());
         p_new = m_p;
-        if (!(norm > 0)) return Info::Success;  // a zero gradient carries no direction
-        const S scale = static_cast<S>(m_options.online_pca_step / (norm * norm));
-        // (I + η ĜĜᵀ) P with Ĝ = G/‖G‖: two thin products, never the d x d matrix.
+        const double energy = g.template cast<double>().squaredNorm();
+        if (!(energy > 0)) return Info::Success;  // a zero gradient carries no direction
+        // T = XᵀP with X the oriented gradient; (I + η XXᵀ) P = P + η X T: two thin products,
+        // never the d x d matrix.
+        const Matrix<S> t = left ? Matrix<S>(g.transpose() * m_p) : Matrix<S>(g * m_p);
+        const Matrix<double> td = t.template cast<double>();
+        Matrix<double> gram(m_rank, m_rank);
+        gram.noalias() = td.transpose() * td;
+        Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(gram, Eigen::EigenvaluesOnly);
+        if (eig.info() != Eigen::Success) return Info::NumericalIssue;
+        const double mu = std::max(eig.eigenvalues()(0), 1e-3 * energy / static_cast<double>(m_rank));
+        const S eta = static_cast<S>(m_options.online_pca_step / mu);
         if (left) {
-          const Matrix<S> t = g.transpose() * m_p;  // n x r
-          p_new.noalias() += scale * (g * t);
+          p_new.noalias() += eta * (g * t);
         } else {
-          const Matrix<S> t = g * m_p;  // m x r
-          p_new.noalias() += scale * (g.transpose() * t);
+          p_new.noalias() += eta * (g.transpose() * t);
         }
         lowrank::detail::orthonormalize(p_new, Orthonormalizer::Householder);
         return Info::Success;
