@@ -26,6 +26,12 @@ namespace curvop {
 /// `samples` the per-probe terms that entered `value`. `info` is `Success`, or `NoConvergence`
 /// when a requested relative tolerance was not reached within the budget (the estimate is still
 /// the best one the budget allowed).
+///
+/// `control_matvecs` counts the columns applied to a control variate C (reported apart from
+/// `matvecs` because C is usually far cheaper than A, a K-FAC or diagonal approximation of a
+/// Hessian): one per product with A (the estimator sees A − C), plus n when C has no
+/// `diagonal()` member and its trace or diagonal is derived by probing unit vectors. 0 without
+/// a control variate.
 template <class S>
 struct Estimate {
   S value = S(0);           ///< the estimate
@@ -33,6 +39,7 @@ struct Estimate {
   Index matvecs = 0;        ///< products with the operator (columns)
   Index samples = 0;        ///< probe terms averaged
   Info info = Info::Success;
+  Index control_matvecs = 0;  ///< products with the control variate (columns), see above
 };
 
 /// A vector estimate (a diagonal) with an entrywise standard error.
@@ -43,6 +50,7 @@ struct DiagonalEstimate {
   Index matvecs = 0;         ///< products with the operator (columns)
   Index samples = 0;         ///< probes averaged
   Info info = Info::Success;
+  Index control_matvecs = 0;  ///< products with the control variate (columns), as in `Estimate`
 };
 
 namespace detail {
@@ -138,6 +146,43 @@ void thin_qr(const Matrix<S>& y, Matrix<S>& q, Matrix<S>& r) {
   Eigen::HouseholderQR<Matrix<S>> qr(y);
   q = qr.householderQ() * Matrix<S>::Identity(n, k);
   r = qr.matrixQR().topRows(k).template triangularView<Eigen::Upper>();
+}
+
+/// Extends a thin QR factorisation Y = QR by columns Y₂:
+/// \f$ [Y, Y_2] = [Q, Q_2] \begin{bmatrix} R & C \\ 0 & R_2 \end{bmatrix} \f$, with C from block
+/// Gram–Schmidt twice against Q ("twice is enough", also for a remainder at rounding level) and
+/// Q₂R₂ the Householder QR of the remainder. The existing columns of Q are unchanged, so products
+/// already applied to them stay valid: an adaptive sketch grows without spending them again.
+/// A column of Q₂ whose pivot |R₂_ii| is negligible (Y₂ numerically inside the span of the
+/// others: the operator's rank is reached) is set to zero, since Householder would complete it
+/// with an arbitrary direction that is not orthogonal to Q; `rank_deficient(R)` then reports the
+/// rank deficiency. With Q empty this is `thin_qr`.
+template <class S>
+void extend_qr(Matrix<S>& q, Matrix<S>& r, const Matrix<S>& y2) {
+  const Index k = q.cols(), b = y2.cols();
+  if (k == 0) {
+    thin_qr(y2, q, r);
+    return;
+  }
+  Matrix<S> c = q.transpose() * y2;
+  Matrix<S> rem = y2 - q * c;
+  const Matrix<S> c2 = q.transpose() * rem;
+  rem.noalias() -= q * c2;
+  c += c2;
+  Matrix<S> q2, r2;
+  thin_qr(rem, q2, r2);
+  const S big = std::max(r.diagonal().cwiseAbs().maxCoeff(), r2.diagonal().cwiseAbs().maxCoeff());
+  const S tol = S(100) * static_cast<S>(k + b) * Eigen::NumTraits<S>::epsilon() * big;
+  for (Index i = 0; i < b; ++i) {
+    if (!(std::abs(r2(i, i)) > tol)) q2.col(i).setZero();
+  }
+  Matrix<S> rn = Matrix<S>::Zero(k + b, k + b);
+  rn.topLeftCorner(k, k) = r;
+  rn.topRightCorner(k, b) = c;
+  rn.bottomRightCorner(b, b) = r2;
+  r.swap(rn);
+  q.conservativeResize(Eigen::NoChange, k + b);
+  q.rightCols(b) = q2;
 }
 
 /// True when the triangular factor R of a k-column sketch is numerically rank-deficient: some

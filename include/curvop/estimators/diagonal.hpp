@@ -34,8 +34,10 @@ struct DiagonalOptions {
   random::Distribution distribution = random::Distribution::Rademacher;
   /// Budget: products with the operator (columns); at least 2 (Hutchinson) or 4 (XDiag).
   Index max_matvecs = 100;
-  /// Adaptive stopping (Hutchinson): stop once ‖standard_error‖₂ ≤ rel_tol·‖estimate‖₂, checked
-  /// after every probe in probe order (independent of `block_size`). 0: spend the budget.
+  /// Adaptive stopping: stop once ‖standard_error‖₂ ≤ rel_tol·‖estimate‖₂ (0: spend the
+  /// budget). Hutchinson checks after every probe in probe order; XDiag grows its sketch and
+  /// checks at min_samples probes, then after each growth by a quarter (as XTrace). Either way
+  /// the result does not depend on `block_size`.
   double rel_tol = 0.0;
   /// Fewest probes before the adaptive rule may stop.
   Index min_samples = 10;
@@ -117,35 +119,19 @@ DiagonalEstimate<scalar_t<Op>> hutchinson_diagonal(const Op& op, const DiagonalO
   return e;
 }
 
-template <LinearOperator Op>
-DiagonalEstimate<scalar_t<Op>> xdiag(const Op& op, const DiagonalOptions& o,
-                                     const Vector<double>& offset) {
-  using S = scalar_t<Op>;
-  const Index n = op.rows();
-  const Index k = std::min(o.max_matvecs / 2, n);
-  DiagonalEstimate<S> e;
-  const Matrix<S> om = random::probes<S>(n, k, o.distribution, o.seed, 0, kProbeStream);
-  Matrix<S> y, q, r;
-  apply_blocked(op, om, y, o.block_size, "estimate_diagonal");
-  thin_qr(y, q, r);
-  Matrix<S> z(n, k);  // Aᵀ Q
-  for (Index j0 = 0; j0 < k; j0 += o.block_size) {
-    const Index b = std::min(o.block_size, k - j0);
-    curvop::apply_transpose(op, q.middleCols(j0, b), z.middleCols(j0, b));
-    if (!z.middleCols(j0, b).allFinite()) {
-      throw InvalidInput("estimate_diagonal: the operator returned a non-finite entry (NaN or Inf)");
-    }
-  }
-  e.matvecs = 2 * k;
-  e.samples = k;
-  const Matrix<double> qd = q.template cast<double>(), zd = z.template cast<double>();
-  const Matrix<double> omd = om.template cast<double>(), yd = y.template cast<double>();
-  const Matrix<double> rd = r.template cast<double>();
+/// XDiag's mean and entrywise variance of the mean (s²/k of the k exchangeable terms) on a
+/// sketch with Z = AᵀQ.
+template <class S>
+void xdiag_terms(const Sketch<S>& sk, Vector<double>& mean, Vector<double>& var) {
+  const Index n = sk.om.rows(), k = sk.cols();
+  const Matrix<double> qd = sk.q.template cast<double>(), zd = sk.z.template cast<double>();
+  const Matrix<double> omd = sk.om.template cast<double>(), yd = sk.y.template cast<double>();
+  const Matrix<double> rd = sk.r.template cast<double>();
   const Vector<double> base = qd.cwiseProduct(zd).rowwise().sum();  // diag(QQᵀA)
   // Mean over probes of ω², the normalised denominator (k for Rademacher).
   const Vector<double> den = omd.cwiseProduct(omd).rowwise().sum() / double(k);
   Matrix<double> t(n, k);
-  if (detail::rank_deficient(r)) {
+  if (detail::rank_deficient(sk.r)) {
     for (Index i = 0; i < k; ++i) {
       t.col(i) = base + omd.col(i).cwiseProduct(yd.col(i) - qd * rd.col(i)).cwiseQuotient(den);
     }
@@ -160,15 +146,39 @@ DiagonalEstimate<scalar_t<Op>> xdiag(const Op& op, const DiagonalOptions& o,
                  omd.col(i).cwiseProduct(yd.col(i) - qd * rho).cwiseQuotient(den);
     }
   }
-  const Vector<double> mean = t.rowwise().mean();
-  const Vector<double> var =
-      k > 1 ? Vector<double>((t.colwise() - mean).rowwise().squaredNorm() / double(k - 1))
-            : Vector<double>::Zero(n);
+  mean = t.rowwise().mean();
+  var = k > 1 ? Vector<double>((t.colwise() - mean).rowwise().squaredNorm() /
+                               (double(k - 1) * double(k)))
+              : Vector<double>::Zero(n);
+}
+
+template <LinearOperator Op>
+DiagonalEstimate<scalar_t<Op>> xdiag(const Op& op, const DiagonalOptions& o,
+                                     const Vector<double>& offset) {
+  using S = scalar_t<Op>;
+  const Index n = op.rows();
+  const Index k_max = std::min(o.max_matvecs / 2, n);
+  DiagonalEstimate<S> e;
+  Sketch<S> sk(n);
+  Vector<double> mean, var;
+  bool stopped = false;
+  for (;;) {
+    // The same growth schedule as XTrace (`next_checkpoint`): independent of the block size.
+    const Index k = o.rel_tol > 0 ? next_checkpoint(sk.cols(), k_max, o.min_samples) : k_max;
+    grow_sketch<true>(op, sk, k, o.distribution, o.seed, o.block_size, "estimate_diagonal");
+    xdiag_terms(sk, mean, var);
+    if (o.rel_tol > 0 && k >= o.min_samples &&
+        std::sqrt(var.sum()) <= o.rel_tol * (mean + offset).norm()) {
+      stopped = true;
+      break;
+    }
+    if (k == k_max) break;
+  }
   e.value = (mean + offset).template cast<S>();
-  e.standard_error = (var / double(k)).cwiseSqrt().template cast<S>();
-  e.info = (o.rel_tol > 0 && !(e.standard_error.norm() <= o.rel_tol * e.value.norm()))
-               ? Info::NoConvergence
-               : Info::Success;
+  e.standard_error = var.cwiseSqrt().template cast<S>();
+  e.matvecs = 2 * sk.cols();
+  e.samples = sk.cols();
+  e.info = (o.rel_tol > 0 && !stopped) ? Info::NoConvergence : Info::Success;
   return e;
 }
 
@@ -211,8 +221,9 @@ template <LinearOperator Op>
 
 /// Estimates diag(A) with a control variate C of known diagonal: diag(C) + estimate of
 /// diag(A − C). Unbiased (Rademacher Hutchinson) for any C, with the variance of the
-/// estimator on A − C. diag(C) comes from `curvop::diagonal(C)`; products with C are not
-/// counted in `matvecs`.
+/// estimator on A − C. diag(C) comes from `curvop::diagonal(C)` (n unit-vector products when C
+/// has no `diagonal()` member); products with C are reported in `control_matvecs` (XDiag's
+/// products with Aᵀ − Cᵀ count one each), apart from the products with A in `matvecs`.
 ///
 /// **Cost:** that of `estimate_diagonal` plus one product with C per product with A.
 template <LinearOperator Op, LinearOperator Cv>
@@ -223,7 +234,9 @@ template <LinearOperator Op, LinearOperator Cv>
   detail::require_control_variate(op, control, "estimate_diagonal");
   const Vector<double> dc = curvop::diagonal(control).template cast<double>();
   const detail::DifferenceOperator<Op, Cv> diff(op, control);
-  return detail::diagonal_dispatch(diff, options, dc);
+  auto e = detail::diagonal_dispatch(diff, options, dc);
+  e.control_matvecs = e.matvecs + (DiagonalExtractable<Cv> ? 0 : op.rows());
+  return e;
 }
 
 }  // namespace curvop
