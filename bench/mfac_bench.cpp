@@ -5,7 +5,8 @@
 //
 // Expected: IHVP and push_and_apply_inverse read the window twice (2·d·m·sizeof(Storage) bytes),
 // push once; all are bandwidth-bound, so 16-bit storage halves their time. Set-up does 2·d·m²
-// flops (SYRK + TRSM) at a large fraction of the GEMM rate. Args: {log2 d, m, threads}.
+// flops (SYRK + TRSM) at a large fraction of the GEMM rate; BM_Mfac_EigenSetup is the same
+// set-up with Eigen's kernels, beside it. Args: {log2 d, m, threads}.
 // CURVOP_BENCH_QUICK (set by CI) registers d = 2^17 and m ≤ 64 only.
 #include <benchmark/benchmark.h>
 
@@ -157,6 +158,44 @@ void BM_Mfac_Setup(benchmark::State& state) {
   cb::report_flops<float>(state, 2.0 * double(d) * double(m) * double(m), 1024, t);
 }
 
+/// Baseline for BM_Mfac_Setup: the same set-up with Eigen's kernels (what EmpiricalFisher did
+/// before the packed kernels of curvop/detail/panel_level3.hpp, and still does without AVX2): a
+/// finiteness pass, a float rank-k update per chunk accumulated in double, the Cholesky factor,
+/// and Eigen's triangular solve per chunk, split over threads the same way.
+void BM_Mfac_EigenSetup(benchmark::State& state) {
+  namespace md = curvop::mfac::detail;
+  const auto [d, m, t] = shape(state);
+  const Matrix<float> g0 = gradients(d, m, 1);
+  cb::set_threads(t);
+  for (auto _ : state) {
+    Matrix<float> g = g0;
+    const auto a = std::chrono::steady_clock::now();
+    if (!g.allFinite()) std::abort();
+    const Index supers = md::super_chunks((d + md::chunk_rows(d) - 1) / md::chunk_rows(d));
+    std::vector<Matrix<double>> acc(static_cast<std::size_t>(supers), Matrix<double>::Zero(m, m));
+    Vector<float> row_sq(d);
+    md::for_chunks(d, [&](Index r0, Index rows, Index s) {
+      const auto gc = g.middleRows(r0, rows);
+      Matrix<float> part = Matrix<float>::Zero(m, m);
+      part.selfadjointView<Eigen::Lower>().rankUpdate(gc.transpose());
+      acc[static_cast<std::size_t>(s)].triangularView<Eigen::Lower>() += part.cast<double>();
+      row_sq.segment(r0, rows) = gc.rowwise().squaredNorm();
+    });
+    Matrix<double> k = Matrix<double>::Zero(m, m);
+    for (const auto& x : acc) k += x;
+    k.diagonal().array() += double(m) * 1e-5;
+    const Matrix<float> l = k.selfadjointView<Eigen::Lower>().llt().matrixL().toDenseMatrix().cast<float>();
+    md::for_chunks(d, [&](Index r0, Index rows, Index) {
+      auto gc = g.middleRows(r0, rows);
+      l.transpose().triangularView<Eigen::Upper>().solveInPlace<Eigen::OnTheRight>(gc);
+    });
+    benchmark::DoNotOptimize(g.data());
+    const auto b = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(b - a).count());
+  }
+  cb::report_flops<float>(state, 2.0 * double(d) * double(m) * double(m), 1024, t);
+}
+
 /// The reference code's static set-up: m Sherman–Morrison steps, each two GEMVs over the
 /// vectors computed so far (BLAS-2, ~2·d·m² flops at memory speed).
 void BM_Mfac_RecursionSetup(benchmark::State& state) {
@@ -232,6 +271,7 @@ BENCHMARK_TEMPLATE(BM_Mfac_PushApplyInverse, Eigen::bfloat16)->Apply(sweep)->Use
 BENCHMARK_TEMPLATE(BM_Mfac_Push, float)->Apply(sweep)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Mfac_Push, Eigen::bfloat16)->Apply(sweep)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Mfac_Setup)->Apply(sweep)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Mfac_EigenSetup)->Apply(sweep)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Mfac_RecursionSetup)->Args({17, 16, 1})->Args({17, 64, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Mfac_InverseDiagonal)->Apply(sweep)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Mfac_SmallIhvp)

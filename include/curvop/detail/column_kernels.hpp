@@ -13,8 +13,9 @@
 // passes of `LowRankPlusDiagonal` and of the M-FAC windows, where Eigen's GEMV either re-reads y
 // once per column panel or needs W converted into a buffer first.
 //
-// The vector path needs AVX2, FMA and F16C (x86-64-v3); without them a scalar loop that the
-// compiler vectorises computes the same sums. Within one build the result depends only on the
+// The vector path needs AVX2, FMA and F16C (x86-64-v3) and uses 512-bit registers where the build
+// targets AVX-512F (x86-64-v4, -march=native on AVX-512 machines); without AVX2 a scalar loop that
+// the compiler vectorises computes the same sums. Within one build the result depends only on the
 // panel (never on threads or the caller's blocking), so passes stay bit-reproducible.
 #ifndef CURVOP_DETAIL_COLUMN_KERNELS_HPP
 #define CURVOP_DETAIL_COLUMN_KERNELS_HPP
@@ -97,6 +98,71 @@ struct Lanes<double> {
 };
 #endif
 
+#if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2) && defined(__AVX512F__)
+/// One AVX-512 register of S and its widening loads. Where the build targets AVX-512 the panel
+/// kernels use these: the same sums with half the instructions per element, which matters for
+/// 16-bit storage at one thread. There the conversion instructions, not the FMAs, filled the
+/// out-of-order window and limited how many cache misses one core kept in flight.
+template <class S>
+struct Lanes512;
+
+template <>
+struct Lanes512<float> {
+  using V = __m512;
+  static constexpr Index width = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V broadcast(float a) { return _mm512_set1_ps(a); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V load(const Eigen::half* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static V load(const Eigen::bfloat16* p) {
+    const __m512i u =
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+  }
+  static float sum(V v) {
+    return Lanes<float>::sum(
+        _mm256_add_ps(_mm512_castps512_ps256(v),
+                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+  }
+};
+
+template <>
+struct Lanes512<double> {
+  using V = __m512d;
+  static constexpr Index width = 8;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V broadcast(double a) { return _mm512_set1_pd(a); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  static V load(const double* p) { return _mm512_loadu_pd(p); }
+  static V load(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+  static V load(const Eigen::half* p) {
+    return _mm512_cvtps_pd(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  static V load(const Eigen::bfloat16* p) {
+    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_slli_epi32(u, 16)));
+  }
+  static double sum(V v) {
+    return Lanes<double>::sum(
+        _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1)));
+  }
+};
+
+/// The widest register type the build targets.
+template <class S>
+using WideLanes = Lanes512<S>;
+#elif defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
+template <class S>
+using WideLanes = Lanes<S>;
+#endif
+
 /// out[g·K + c] = Σ_i W(i, g) x_c(i) for G columns starting at w (leading dimension ld), K
 /// right-hand sides, G·K ≤ 8: one load of each x_c per G columns, G·K independent accumulators.
 /// The accumulators are named variables, not an array: GCC keeps an array of vectors in memory
@@ -106,7 +172,7 @@ inline void dots_group(const T* w, Index ld, Index rows, const S* const* x, S* o
   static_assert(G >= 1 && K >= 1 && G * K <= 8, "dots_group: at most eight accumulators");
   Index i = 0;
 #if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
-  using L = Lanes<S>;
+  using L = WideLanes<S>;
   using V = typename L::V;
   V a0 = L::zero(), a1 = L::zero(), a2 = L::zero(), a3 = L::zero();
   V a4 = L::zero(), a5 = L::zero(), a6 = L::zero(), a7 = L::zero();
@@ -186,7 +252,7 @@ inline void axpy_group(const T* w, Index ld, Index rows, const S* c, S* y) {
   static_assert(G >= 1 && G <= 8, "axpy_group: at most eight columns");
   Index i = 0;
 #if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
-  using L = Lanes<S>;
+  using L = WideLanes<S>;
   using V = typename L::V;
   const V c0 = L::broadcast(c[0]);
   const V c1 = L::broadcast(G > 1 ? c[1] : S(0));

@@ -4,8 +4,10 @@
 #ifndef CURVOP_MFAC_EMPIRICAL_FISHER_HPP
 #define CURVOP_MFAC_EMPIRICAL_FISHER_HPP
 
+#include <algorithm>
 #include <cmath>
 #include <curvop/concepts.hpp>
+#include <curvop/detail/panel_level3.hpp>
 #include <curvop/mfac/detail_cholesky.hpp>
 #include <curvop/mfac/detail_kernels.hpp>
 #include <utility>
@@ -15,40 +17,70 @@ namespace curvop::mfac {
 
 namespace detail {
 
-/// K = GᵀG (m x m, double) and the row sums of squares of G, in one pass: each chunk of rows
-/// does a symmetric rank-k update in S (level 3), added into a per-super-chunk double
-/// accumulator (deterministic for any thread count, accurate for long sums).
+/// K = GᵀG (m x m, double) and the row sums of squares of G, in one pass that also checks that
+/// every entry is finite (returns false otherwise, with k and row_sq unspecified). Each chunk of
+/// rows adds its Gram matrix, formed in S, into a per-super-chunk double accumulator
+/// (deterministic for any thread count, accurate for long sums). With AVX2 the chunk goes through
+/// the packed kernel of curvop/detail/panel_level3.hpp, otherwise through Eigen's rank-k update.
 template <class S>
-void gram(const Matrix<S>& g, Matrix<double>& k, Vector<S>& row_sq) {
+bool gram(const Matrix<S>& g, Matrix<double>& k, Vector<S>& row_sq) {
   const Index d = g.rows(), m = g.cols();
   const Index r = chunk_rows(d);
   const Index supers = super_chunks((d + r - 1) / r);
   std::vector<Matrix<double>> acc(static_cast<std::size_t>(supers));
+  std::vector<std::vector<S>> buffers(static_cast<std::size_t>(supers));
+  std::vector<char> finite(static_cast<std::size_t>(supers), 1);
   row_sq.resize(d);
   for_chunks(d, [&](Index r0, Index rows, Index s) {
-    Matrix<double>& a = acc[static_cast<std::size_t>(s)];
+    const auto su = static_cast<std::size_t>(s);
+    Matrix<double>& a = acc[su];
     if (a.size() == 0) a.setZero(m, m);
+#if defined(CURVOP_DETAIL_PANEL_LEVEL3)
+    if (!curvop::detail::panel_gram(g.data() + r0, d, rows, m, a.data(), m, row_sq.data() + r0,
+                                    buffers[su])) {
+      finite[su] = 0;
+    }
+#else
     const auto gc = g.middleRows(r0, rows);
+    if (!gc.allFinite()) finite[su] = 0;
     Matrix<S> part = Matrix<S>::Zero(m, m);
     part.template selfadjointView<Eigen::Lower>().rankUpdate(gc.transpose());
     a.template triangularView<Eigen::Lower>() += part.template cast<double>();
     row_sq.segment(r0, rows) = gc.rowwise().squaredNorm();
+#endif
   });
+  if (std::find(finite.begin(), finite.end(), 0) != finite.end()) return false;
   k.setZero(m, m);
   for (const auto& a : acc) {
     if (a.size() != 0) k += a;
   }
   k.template triangularView<Eigen::StrictlyUpper>() = k.transpose();
+  return true;
 }
 
-/// V ← V L⁻ᵀ (V is d x m, L lower m x m), chunk by chunk (level 3, parallel over chunks).
+/// V ← V L⁻ᵀ (V is d x m, L lower m x m), chunk by chunk (level 3, parallel over chunks): the
+/// packed forward substitution of curvop/detail/panel_level3.hpp with AVX2, Eigen's triangular
+/// solve otherwise.
 template <class S>
-void solve_right_lt(Matrix<S>& v, const Matrix<S>& l) {
-  for_chunks(v.rows(), [&](Index r0, Index rows, Index) {
+void solve_right_lt(Matrix<S>& v, const Matrix<double>& l) {
+  const Index d = v.rows(), m = v.cols();
+#if defined(CURVOP_DETAIL_PANEL_LEVEL3)
+  const Matrix<S> nl = (-l).template cast<S>();
+  const Vector<S> inv_diag = l.diagonal().cwiseInverse().template cast<S>();
+  const Index r = chunk_rows(d);
+  std::vector<std::vector<S>> buffers(static_cast<std::size_t>(super_chunks((d + r - 1) / r)));
+  for_chunks(d, [&](Index r0, Index rows, Index s) {
+    curvop::detail::panel_solve_right_lt(v.data() + r0, d, rows, m, nl.data(), inv_diag.data(),
+                                         buffers[static_cast<std::size_t>(s)]);
+  });
+#else
+  const Matrix<S> ls = l.template cast<S>();
+  for_chunks(d, [&](Index r0, Index rows, Index) {
     auto vc = v.middleRows(r0, rows);
-    l.transpose().template triangularView<Eigen::Upper>().template solveInPlace<Eigen::OnTheRight>(
+    ls.transpose().template triangularView<Eigen::Upper>().template solveInPlace<Eigen::OnTheRight>(
         vc);
   });
+#endif
 }
 
 }  // namespace detail
@@ -99,11 +131,12 @@ class EmpiricalFisher {
     curvop::detail::require_argument(m_v.cols() >= 1, "mfac::EmpiricalFisher",
                                      "gradients must have >= 1 column (one per gradient)",
                                      m_v.cols());
-    curvop::detail::require_finite(m_v, "mfac::EmpiricalFisher: gradients");
     const Index m = m_v.cols();
     Matrix<double> k;
     Vector<S> row_sq;
-    detail::gram(m_v, k, row_sq);
+    if (!detail::gram(m_v, k, row_sq)) {
+      throw InvalidInput("mfac::EmpiricalFisher: gradients: input has a non-finite entry (NaN or Inf)");
+    }
     m_diag = (row_sq / static_cast<S>(m)).array() + damping;
     k.diagonal().array() += static_cast<double>(m) * static_cast<double>(damping);
     m_l.setZero(m, m);
@@ -112,8 +145,7 @@ class EmpiricalFisher {
       m_v.setZero();
       return;
     }
-    const Matrix<S> ls = m_l.template cast<S>();
-    detail::solve_right_lt(m_v, ls);
+    detail::solve_right_lt(m_v, m_l);
   }
 
   Index rows() const { return m_v.rows(); }
