@@ -11,12 +11,19 @@
 //   bare rank updates alone, BM_KFac_UpdateSyrkBaseline (the floor of what update can cost).
 // - BM_KFac_UpdateEigenvalues: EKFAC's scales for a batch of 256 (two rotations and one GEMM,
 //   2·256·(2n² + n²) flops).
+// - BM_KFac_EkfacConvScales: EKFAC's scales for a convolution (KFC, N = 64 examples of T
+//   locations, d_in = 288 = 32·3·3, d_out = 64) in the form `eigenbasis_second_moments` picks
+//   (the pair form, one GEMM over all location pairs, for T ≤ kEkfacPairMaxLocations = 3; one
+//   T-inner GEMM per example above), beside BM_KFac_EkfacConvScalesPerExample, the per-example
+//   GEMMs at every T. Flops counted for both as the per-example route's 2NT(d_in² + d_out²) +
+//   2NT·d_in·d_out, so the rates compare times.
 // - BM_KFac_Compute: refreshing the damped operator (Cholesky inverses or eigendecompositions);
 //   reported as time, with its ratio to the apply it amortises in the README.
 // Sizes n ∈ {256, 512, 1024}; with CURVOP_BENCH_QUICK set (CI) only n = 256.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Cholesky>
+#include <Eigen/QR>
 #include <cstdlib>
 #include <curvop/kfac.hpp>
 #include <curvop/random.hpp>
@@ -161,6 +168,30 @@ void BM_KFac_UpdateEigenvalues(benchmark::State& state) {
                       static_cast<int>(n), t);
 }
 
+template <class S, bool PerExample>
+void BM_KFac_EkfacConvScales(benchmark::State& state) {
+  const Index t = state.range(0), n = 64, din = 288, dout = 64;
+  const Matrix<S> x = data<S>(n * t, din, 8, 1.0), g = data<S>(n * t, dout, 9, 0.01);
+  // Orthonormal bases: the Q factors of Gaussian matrices.
+  const Matrix<double> qad =
+      Eigen::HouseholderQR<Matrix<double>>(data<double>(din, din, 10, 1.0)).householderQ();
+  const Matrix<double> qgd =
+      Eigen::HouseholderQR<Matrix<double>>(data<double>(dout, dout, 11, 1.0)).householderQ();
+  const Matrix<S> qa = qad.template cast<S>(), qg = qgd.template cast<S>();
+  cb::set_threads(1);
+  for (auto _ : state) {
+    Matrix<S> s = PerExample
+                      ? kf::detail::eigenbasis_second_moments_with<S>(x, g, qa, qg, false, t, 0)
+                      : kf::eigenbasis_second_moments<S>(x, g, qa, qg, false, t);
+    benchmark::DoNotOptimize(s.data());
+    benchmark::ClobberMemory();
+  }
+  const double nt = double(n * t);
+  cb::report_flops<S>(state, 2.0 * nt * double(din * din + dout * dout + din * dout),
+                      static_cast<int>(din), 1);
+  state.counters["locations"] = static_cast<double>(t);
+}
+
 template <class S>
 void BM_KFac_Compute(benchmark::State& state) {
   const Index n = state.range(0);
@@ -195,6 +226,10 @@ BENCHMARK_TEMPLATE(BM_KFac_Update, double)->Apply(size_args)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_KFac_UpdateSyrkBaseline, float)->Apply(size_args)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_KFac_UpdateSyrkBaseline, double)->Apply(size_args)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_KFac_UpdateEigenvalues, float)->Apply(size_args)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_KFac_EkfacConvScales, float, false)
+    ->ArgsProduct({{2, 3, 4, 16}})
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_KFac_EkfacConvScales, float, true)->ArgsProduct({{2, 3, 4, 16}})->UseRealTime();
 BENCHMARK_TEMPLATE(BM_KFac_Compute, float)
     ->Apply(compute_args)
     ->UseRealTime()
