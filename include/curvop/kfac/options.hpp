@@ -17,8 +17,11 @@ namespace curvop::kfac {
 ///   It balances the damping between two factors of very different scales.
 /// - `Exact`: no approximation of the damping, \f$ (A \otimes G + \lambda I)^{-1} \f$ through the
 ///   eigendecompositions \f$ A = Q_A \operatorname{diag}(d_A) Q_A^T \f$, \f$ G = Q_G
-///   \operatorname{diag}(d_G) Q_G^T \f$ (eigenvalues clamped at 0). This is the mode in which the
-///   EKFAC eigenvalue correction (`KFac::update_eigenvalues`) is available.
+///   \operatorname{diag}(d_G) Q_G^T \f$ (eigenvalues clamped at 0), computed at every `compute()`.
+///
+/// The EKFAC eigenvalue correction (`KFac::update_eigenvalues`) works with every rule: the
+/// corrected operator is damped by adding λ to its eigenvalues, and the factored rules compute
+/// the eigenbasis only when EKFAC asks for it (see `KFac`).
 enum class Damping { Tikhonov, PiAdjusted, Exact };
 
 /// Name of a damping rule.
