@@ -195,3 +195,70 @@ TEST_CASE("diagonal estimators reject bad input", "[estimators]") {
     CHECK_THROWS_AS(estimate_diagonal(bad, DiagonalOptions{.method = m}), InvalidInput);
   }
 }
+
+TEST_CASE("adaptive XDiag grows its sketch until the relative standard error is reached",
+          "[estimators]") {
+  // A diagonally dominant matrix with a decaying coupling: XDiag's sketch takes the coupling.
+  const Index n = 80;
+  Vector<double> dv(n);
+  for (Index i = 0; i < n; ++i) dv(i) = 2.0 + double(i % 5);
+  const Matrix<double> a =
+      Matrix<double>(dv.asDiagonal()) + test::with_spectrum(test::decaying(n, 2.0), 12);
+  const Dense<double> op(a);
+  const DiagonalOptions o{.method = DiagonalMethod::XDiag, .max_matvecs = 160, .rel_tol = 0.05,
+                          .seed = 1};
+  const auto e = estimate_diagonal(op, o);
+  INFO("samples " << e.samples << " ‖se‖ " << e.standard_error.norm() << " ‖d‖ "
+                  << e.value.norm() << " rel err " << rel_err(e.value, a.diagonal()));
+  CHECK(e.info == Info::Success);
+  CHECK(e.matvecs < 160);
+  CHECK(e.matvecs == 2 * e.samples);
+  CHECK(e.samples >= 10);
+  CHECK(e.standard_error.norm() <= 0.05 * e.value.norm());
+  CHECK(rel_err(e.value, a.diagonal()) <= 3 * 0.05);
+  // Stopping at k probes is XDiag with a fixed budget of 2k products (rounding apart).
+  DiagonalOptions fixed_o = o;
+  fixed_o.rel_tol = 0;
+  fixed_o.max_matvecs = e.matvecs;
+  const auto fixed = estimate_diagonal(op, fixed_o);
+  CHECK(rel_err(fixed.value, e.value) <= 10 * apply_tol<double>(n));
+  CHECK(rel_err(fixed.standard_error, e.standard_error) <= 1e-8);
+  // An unreachable tolerance spends the budget and says so.
+  DiagonalOptions hard = o;
+  hard.max_matvecs = 30;
+  hard.rel_tol = 1e-12;
+  const auto f = estimate_diagonal(op, hard);
+  CHECK(f.info == Info::NoConvergence);
+  CHECK(f.matvecs == 30);
+}
+
+TEST_CASE("products with a diagonal control variate are counted in control_matvecs",
+          "[estimators]") {
+  const Index n = 30;
+  const Matrix<double> a = test::spd_matrix<double>(n, 5);
+  const Matrix<double> c = Matrix<double>(a.diagonal().asDiagonal());
+  const Dense<double> op(a);
+  Index columns = 0;
+  const auto counted = function_operator<double>(
+      n, n,
+      [&](const ConstRef<double>& x, MutRef<double> y) {
+        columns += x.cols();
+        y.noalias() = c * x;
+      },
+      symmetric);
+  for (auto m : {DiagonalMethod::Hutchinson, DiagonalMethod::XDiag}) {
+    columns = 0;
+    const auto e =
+        estimate_diagonal(op, counted, DiagonalOptions{.method = m, .max_matvecs = 40,
+                                                       .block_size = 6});
+    INFO("products with A " << e.matvecs << ", with C reported " << e.control_matvecs
+                            << ", counted " << columns);
+    // One per product with A − C (XDiag's Aᵀ products included) plus n unit vectors for diag(C).
+    CHECK(e.control_matvecs == columns);
+    CHECK(e.control_matvecs == e.matvecs + n);
+    const auto d = estimate_diagonal(op, Diagonal<double>(a.diagonal()),
+                                     DiagonalOptions{.method = m, .max_matvecs = 40});
+    CHECK(d.control_matvecs == d.matvecs);
+    CHECK(estimate_diagonal(op, DiagonalOptions{.method = m}).control_matvecs == 0);
+  }
+}
