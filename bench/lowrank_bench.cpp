@@ -12,7 +12,12 @@
 //   iteration, online PCA, DCT selection.
 // * GaLoreProjector project / project_back: 2·m·n·r flops over m·n reads; compute-bound for
 //   r >= 8 on this machine, so both flop_fraction and bw_fraction are reported.
-// * LowRankPerturbation apply (regenerating the factors) against a dense GEMM with the stored E.
+// * LowRankPerturbation apply (regenerating the factors) against a dense GEMM with the stored E,
+//   and the population average (accumulate_update: N members regenerated, then one m x Nr x n
+//   GEMM, 2·m·n·N·r flops + N·r·(m + n) Gaussian draws) against the same GEMM on factors generated
+//   beforehand (the regeneration overhead is the difference), as fractions of the GEMM roofline.
+// * BDCSVD of 4096 x 4096 (the full SVD behind GaLore's reference refresh) takes minutes on one
+//   thread: it runs once (one iteration, one repetition) and only without CURVOP_BENCH_QUICK.
 //
 // With CURVOP_BENCH_QUICK set (CI), only small sizes are registered.
 #include <curvop/lowrank.hpp>
@@ -193,6 +198,40 @@ void BM_Perturbation_Apply(benchmark::State& state) {
   }
 }
 
+// args: m, n, r, N (members), stored (0: accumulate_update regenerates the factors, 1: the same
+// GEMM on factors generated outside the loop, the lower bound)
+void BM_Perturbation_Update(benchmark::State& state) {
+  const Index m = state.range(0), n = state.range(1), r = state.range(2), members = state.range(3);
+  const bool stored = state.range(4) != 0;
+  curvop::bench::set_threads(1);
+  const lr::LowRankPerturbation<float> pop(m, n, r, {.sigma = 0.01f, .seed = 1});
+  const Vector<float> fitness = curvop::random::gaussian<float>(members, 1, 4);
+  Matrix<float> fa, bs;
+  if (stored) {
+    fa.resize(m, members * r);
+    bs.resize(n, members * r);
+    for (Index i = 0; i < members; ++i) {
+      pop.factors(static_cast<std::uint64_t>(i), fa.middleCols(i * r, r), bs.middleCols(i * r, r));
+      fa.middleCols(i * r, r) *= fitness(i);
+    }
+  }
+  Matrix<float> out = Matrix<float>::Zero(m, n);
+  const float c = 1e-3f / (float(members) * std::sqrt(float(r)));
+  for (auto _ : state) {
+    if (stored) {
+      out.noalias() += c * (fa * bs.transpose());
+    } else {
+      pop.accumulate_update(fitness, out, 1e-3f);
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * double(m) * double(n) * double(members * r);
+  curvop::bench::report_flops<float>(state, flops, 1024, 1);
+  state.counters["draws"] = benchmark::Counter(double(members * r * (m + n)),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void register_all() {
   const bool q = quick();
   auto* svd = benchmark::RegisterBenchmark("BM_RandomizedSvd<float>", BM_RandomizedSvd);
@@ -209,6 +248,15 @@ void register_all() {
       }
     }
     full->Args({2048, 2048, 64})->Args({1024, 4096, 64})->Iterations(1);
+    // Minutes per run: one repetition whatever --benchmark_repetitions says (the side-by-side
+    // script reads the single run when there is no median).
+    benchmark::RegisterBenchmark("BM_BDCSVD<float>", BM_BDCSVD)
+        ->ArgNames({"m", "n", "r"})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Args({4096, 4096, 128})
+        ->Iterations(1)
+        ->Repetitions(1);
   }
   auto* refresh = benchmark::RegisterBenchmark("BM_GaLore_Refresh<float>", BM_GaLore_Refresh);
   refresh->ArgNames({"n", "r", "policy"})->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -226,6 +274,9 @@ void register_all() {
   pert->ArgNames({"m", "n", "r", "k", "dense"})->Unit(benchmark::kMicrosecond)->UseRealTime();
   const Index pn = q ? 512 : 4096;
   for (Index dense : {0, 1}) pert->Args({pn, pn, 4, 1, dense})->Args({pn, pn, 4, 64, dense});
+  auto* upd = benchmark::RegisterBenchmark("BM_Perturbation_Update<float>", BM_Perturbation_Update);
+  upd->ArgNames({"m", "n", "r", "N", "stored"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (Index stored : {0, 1}) upd->Args({pn, pn, 4, q ? 16 : 64, stored});
 }
 
 [[maybe_unused]] const bool registered = (register_all(), true);
