@@ -207,7 +207,8 @@ TEMPLATE_TEST_CASE("online PCA follows a noisy gradient after a change of subspa
   const Index m = 48, n = 32, r = 4;
   const auto before = gapped(m, n, 31), after = gapped(m, n, 32);
   const Matrix<double> truth = after.u.leftCols(r);
-  lr::GaLoreProjector<S> proj(m, n, r, {.side = lr::Side::Left, .policy = lr::RefreshPolicy::OnlinePca});
+  lr::GaLoreProjector<S> proj(m, n, r,
+                              {.side = lr::Side::Left, .policy = lr::RefreshPolicy::OnlinePca});
   REQUIRE(proj.update(before.a.template cast<S>()) == Info::Success);
   REQUIRE(max_angle_tangent(proj.basis(), truth) > 1.0);
   double worst = 0;

@@ -378,7 +378,8 @@ class GaLoreProjector {
         gram.noalias() = td.transpose() * td;
         Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(gram, Eigen::EigenvaluesOnly);
         if (eig.info() != Eigen::Success) return Info::NumericalIssue;
-        const double mu = std::max(eig.eigenvalues()(0), 1e-3 * energy / static_cast<double>(m_rank));
+        const double mu_floor = 1e-3 * energy / static_cast<double>(m_rank);
+        const double mu = std::max(eig.eigenvalues()(0), mu_floor);
         const S eta = static_cast<S>(m_options.online_pca_step / mu);
         if (left) {
           p_new.noalias() += eta * (g * t);

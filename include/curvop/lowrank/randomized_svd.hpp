@@ -90,18 +90,26 @@ struct Shape {
 /// y = Aᵀ x for a dense, column-major A (m x n) and a block x (m x k).
 ///
 /// Eigen evaluates `A.transpose() * x` into a column-major y with the large A as a row-major
-/// left operand, whose packing into the GEMM kernel's panels is a strided gather; measured on
-/// this project's AVX-512 machine (single thread, float, A 4096 x 4096) it runs at 60–75% of the
-/// rate of the same product written the other way round, (xᵀ A)ᵀ, where A is the column-major
-/// right operand (k = 138: 47–63 against 76–84 GFLOP/s; k = 16: 19 against 46). So for a block
+/// left operand, whose packing into the GEMM kernel's panels is a strided gather. Measured on
+/// this project's AMD EPYC machine (AVX-512, one thread, float, A 4096 x 4096) it runs at
+/// 60–75% of the rate of the same product written the other way round, (xᵀ A)ᵀ, where A is the
+/// column-major right operand (k = 138: 47–63 against 76–84 GFLOP/s; k = 16: 19 against 46); on
+/// an Intel Xeon with AVX-512 both orders ran at the same rate, within noise. So for a block
 /// (k > 1) and an A beyond the caches the product is formed as Yᵀ = xᵀ A into a k x n temporary
 /// and transposed into y: one extra pass over n·k entries, about 1/(2m) of the product's flops.
-/// Assigning to `y.transpose()` does not help: Eigen maps it back to the slow form.
+/// Assigning to `y.transpose()` does not help: Eigen maps it back to the slow form. With
+/// `EIGEN_USE_BLAS` the product goes to the BLAS, whose sgemm/dgemm take the transpose as a flag
+/// at full speed, so the plain form is kept there.
 /// **Cost:** 2·m·n·k flops; extra memory n·k for large A, none otherwise.
 template <class S>
 void transposed_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>& x, MutRef<S> y) {
+#if defined(EIGEN_USE_BLAS)
+  constexpr bool kEigenKernel = false;
+#else
+  constexpr bool kEigenKernel = true;
+#endif
   constexpr Index kLargeEntries = Index(512) * 512;  // about the L2 cache in float
-  if (x.cols() > 1 && a.rows() * a.cols() >= kLargeEntries) {
+  if (kEigenKernel && x.cols() > 1 && a.rows() * a.cols() >= kLargeEntries) {
     Matrix<S> yt(x.cols(), a.cols());
     yt.noalias() = x.transpose() * a;
     y = yt.transpose();
