@@ -123,8 +123,7 @@ DiagonalEstimate<scalar_t<Op>> hutchinson_diagonal(const Op& op, const DiagonalO
 /// XDiag's mean and entrywise variance of the mean on a sketch with Z = AᵀQ: s²/k of the k
 /// exchangeable terms, plus their covariance for Rademacher probes (see below).
 template <class S>
-void xdiag_terms(const Sketch<S>& sk, bool rademacher, Vector<double>& mean,
-                 Vector<double>& var) {
+void xdiag_terms(const Sketch<S>& sk, bool rademacher, Vector<double>& mean, Vector<double>& var) {
   const Index n = sk.om.rows(), k = sk.cols();
   const Matrix<double> qd = sk.q.template cast<double>(), zd = sk.z.template cast<double>();
   const Matrix<double> omd = sk.om.template cast<double>(), yd = sk.y.template cast<double>();

@@ -177,8 +177,8 @@ void rayleigh_ritz_refine(const Op& op, Eigenpairs<scalar_t<Op>>& res) {
   for (Index j = 0; j < k; ++j) {
     for (Index i = 0; i <= j; ++i) {
       // Symmetric A: the mean of the two orders halves the rounding of an asymmetric product.
-      g(i, j) = g(j, i) = S(0.5) * (accurate_dot<S>(x.col(i), ax.col(j)) +
-                                    accurate_dot<S>(x.col(j), ax.col(i)));
+      g(i, j) = g(j, i) =
+          S(0.5) * (accurate_dot<S>(x.col(i), ax.col(j)) + accurate_dot<S>(x.col(j), ax.col(i)));
     }
   }
   Eigen::SelfAdjointEigenSolver<Matrix<S>> es(g);

@@ -184,9 +184,8 @@ struct Sketch {
 /// `block`), the QR extension (`extend_qr`: the old columns of Q stay, so do their products) and
 /// the products with the new columns of Q (Aᵀ when `transpose`). 2·(k_new − k) products.
 template <bool transpose, LinearOperator Op>
-void grow_sketch(const Op& op, Sketch<scalar_t<Op>>& sk, Index k_new,
-                 random::Distribution dist, std::uint64_t seed, Index block,
-                 std::string_view where) {
+void grow_sketch(const Op& op, Sketch<scalar_t<Op>>& sk, Index k_new, random::Distribution dist,
+                 std::uint64_t seed, Index block, std::string_view where) {
   using S = scalar_t<Op>;
   const Index n = op.rows(), k = sk.cols(), b = k_new - k;
   if (b <= 0) return;
@@ -254,8 +253,8 @@ void xtrace_terms(const Sketch<S>& sk, bool gaussian, Vector<double>& t, Matrix<
   }
   // s_i: columns of R^{-T}, normalised. Q s_i is the direction of range(Y) orthogonal to every
   // column but i, so P_i = Q (I − s_i s_iᵀ) Qᵀ spans Y without column i.
-  Matrix<S> s = sk.r.transpose().template triangularView<Eigen::Lower>().solve(
-      Matrix<S>::Identity(k, k));
+  Matrix<S> s =
+      sk.r.transpose().template triangularView<Eigen::Lower>().solve(Matrix<S>::Identity(k, k));
   s.colwise().normalize();
   const Vector<S> c = (s.array() * w.array()).colwise().sum().transpose();
   const Matrix<S> m = w - s * c.asDiagonal();  // Qᵀω_i minus its component along s_i
@@ -266,8 +265,7 @@ void xtrace_terms(const Sketch<S>& sk, bool gaussian, Vector<double>& t, Matrix<
   for (Index i = 0; i < k; ++i) {
     resid(i) = dot_double(res.col(i), ares.col(i));
     nr(i) = dot_double(res.col(i), res.col(i));
-    const double scale =
-        gaussian && nr(i) > 0 ? static_cast<double>(n - k + 1) / nr(i) : 1.0;
+    const double scale = gaussian && nr(i) > 0 ? static_cast<double>(n - k + 1) / nr(i) : 1.0;
     t(i) = tr_h - dot_double(s.col(i), hs.col(i)) + resid(i) * scale;
   }
   if (k < 2) return;
