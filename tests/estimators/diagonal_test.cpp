@@ -223,6 +223,14 @@ TEST_CASE("adaptive XDiag grows its sketch until the relative standard error is 
   const auto fixed = estimate_diagonal(op, fixed_o);
   CHECK(rel_err(fixed.value, e.value) <= 10 * apply_tol<double>(n));
   CHECK(rel_err(fixed.standard_error, e.standard_error) <= 1e-8);
+  // The stopping point and the estimate do not depend on the block size (a fixed schedule).
+  for (Index b : {1, 7, 64}) {
+    DiagonalOptions ob = o;
+    ob.block_size = b;
+    const auto eb = estimate_diagonal(op, ob);
+    CHECK(eb.samples == e.samples);
+    CHECK(rel_err(eb.value, e.value) <= 10 * apply_tol<double>(n));
+  }
   // An unreachable tolerance spends the budget and says so.
   DiagonalOptions hard = o;
   hard.max_matvecs = 30;

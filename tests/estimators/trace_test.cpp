@@ -390,6 +390,14 @@ TEST_CASE("adaptive XTrace grows its sketch until the relative standard error is
   CHECK(std::abs(fixed.value - e.value) <= 10 * apply_tol<double>(n) * a.trace());
   CHECK(std::abs(fixed.standard_error - e.standard_error) <=
         10 * apply_tol<double>(n) * a.trace());
+  // The stopping point and the estimate do not depend on the block size (a fixed schedule).
+  for (Index b : {1, 5, 64}) {
+    const auto eb = estimate_trace(
+        op, TraceOptions{.method = TraceMethod::XTrace, .max_matvecs = 160, .rel_tol = 0.01,
+                         .block_size = b, .seed = 2});
+    CHECK(eb.samples == e.samples);
+    CHECK(std::abs(eb.value - e.value) <= 10 * apply_tol<double>(n) * a.trace());
+  }
   // The checkpoints: 10 probes, then growth by a quarter: 10, 13, 17, 22, 28, 35, ...
   std::vector<Index> schedule{detail::next_checkpoint(0, 80, 10)};
   while (schedule.back() < 80) schedule.push_back(detail::next_checkpoint(schedule.back(), 80, 10));
