@@ -197,6 +197,29 @@ TEMPLATE_TEST_CASE("online PCA tracks a change of the gradient subspace", "[lowr
   }
 }
 
+TEMPLATE_TEST_CASE("online PCA keeps an orthonormal basis when G has rank < r", "[lowrank]", float,
+                   double) {
+  using S = TestType;
+  // G = 3 u₁v₁ᵀ + 2 u₂v₂ᵀ has rank 2 < r = 4, so two basis directions capture nothing (μ = 0) and
+  // the step falls back to its floor η = 1000·r/‖G‖_F²: the basis must stay orthonormal, contain
+  // range(G) and keep its other directions (span(P) ∩ range(G)⊥ is not touched by XXᵀ).
+  const Index m = 30, n = 20, r = 4;
+  const auto k =
+      ct::known_svd(m, n, 41, [](Index i) { return i == 0 ? 3.0 : (i == 1 ? 2.0 : 0.0); });
+  lr::GaLoreProjector<S> proj(m, n, r,
+                              {.side = lr::Side::Left, .policy = lr::RefreshPolicy::OnlinePca});
+  // Start from a basis that mixes range(G) with its complement.
+  REQUIRE(proj.update(ct::gaussian_matrix<S>(m, n, 42)) == Info::Success);
+  for (int t = 0; t < 40; ++t) REQUIRE(proj.update(k.a.template cast<S>()) == Info::Success);
+  const Matrix<double> p = proj.basis().template cast<double>();
+  CHECK(ct::orthonormality_error(p) <= ct::apply_tol<S>(m));
+  // range(G) ⊂ span(P): ‖(I − PPᵀ) U₂‖ small.
+  const Matrix<double> u2 = k.u.leftCols(2);
+  const double missing = (u2 - p * (p.transpose() * u2)).norm();
+  INFO("part of range(G) outside span(P): " << missing);
+  CHECK(missing <= 100 * ct::apply_tol<S>(m));
+}
+
 TEMPLATE_TEST_CASE("online PCA follows a noisy gradient after a change of subspace", "[lowrank]",
                    float, double) {
   using S = TestType;
