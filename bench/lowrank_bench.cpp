@@ -10,8 +10,10 @@
 //   CURVOP_LOWRANK_DUMP_DIR is set) for the side-by-side table.
 // * GaLore refresh per policy (1024 x 1024, r = 32): exact SVD, randomized SVD, warm subspace
 //   iteration, online PCA, DCT selection.
-// * GaLoreProjector project / project_back: 2·m·n·r flops over m·n reads; compute-bound for
-//   r >= 8 on this machine, so both flop_fraction and bw_fraction are reported.
+// * GaLoreProjector project / project_back, both sides: 2·m·n·r flops over m·n reads or writes
+//   of G (4·(m·n + r·(m + n)) bytes; project against the read roof, project_back, which writes
+//   the m x n lift, against the triad). At r = 8 the intensity is 4 flop/byte, near this
+//   machine's ridge point, so both flop_fraction and bw_fraction are reported.
 // * LowRankPerturbation apply (regenerating the factors) against a dense GEMM with the stored E,
 //   and the population average (accumulate_update: N members regenerated, then one m x Nr x n
 //   GEMM, 2·m·n·N·r flops + N·r·(m + n) Gaussian draws) against the same GEMM on factors generated
