@@ -13,9 +13,9 @@
 // passes of `LowRankPlusDiagonal` and of the M-FAC windows, where Eigen's GEMV either re-reads y
 // once per column panel or needs W converted into a buffer first.
 //
-// The vector path needs AVX2, FMA and F16C (x86-64-v3) and uses 512-bit registers where the build
-// targets AVX-512F (x86-64-v4, -march=native on AVX-512 machines); without AVX2 a scalar loop that
-// the compiler vectorises computes the same sums. Within one build the result depends only on the
+// The vector path needs AVX2, FMA and F16C (x86-64-v3); for 16-bit storage it uses 512-bit
+// registers where the build targets AVX-512F (x86-64-v4, -march=native on AVX-512 machines).
+// Without AVX2 a scalar loop that the compiler vectorises computes the same sums. Within one build the result depends only on the
 // panel (never on threads or the caller's blocking), so passes stay bit-reproducible.
 #ifndef CURVOP_DETAIL_COLUMN_KERNELS_HPP
 #define CURVOP_DETAIL_COLUMN_KERNELS_HPP
@@ -99,10 +99,13 @@ struct Lanes<double> {
 #endif
 
 #if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2) && defined(__AVX512F__)
-/// One AVX-512 register of S and its widening loads. Where the build targets AVX-512 the panel
-/// kernels use these: the same sums with half the instructions per element, which matters for
-/// 16-bit storage at one thread. There the conversion instructions, not the FMAs, filled the
-/// out-of-order window and limited how many cache misses one core kept in flight.
+/// One AVX-512 register of S and its widening loads. Where the build targets AVX-512, the panel
+/// kernels use these for 16-bit storage: the same sums with half the instructions per element.
+/// At one thread the widening instructions, not the FMAs, had filled the out-of-order window and
+/// limited how many cache misses one core kept in flight. Measured on this Zen 4 (M-FAC IHVP,
+/// d = 2^20, m = 64, 1 thread, both builds interleaved): bfloat16 15.2/14.8 → 13.6/12.8 ms, half
+/// 14.3/13.9 → 12.8/12.7 ms; but a float window went 23.7/22.1 → 27.4/28.6 ms, so float and
+/// double storage keep 256-bit registers.
 template <class S>
 struct Lanes512;
 
@@ -155,12 +158,15 @@ struct Lanes512<double> {
   }
 };
 
-/// The widest register type the build targets.
-template <class S>
-using WideLanes = Lanes512<S>;
+/// The register type of the panel kernels for compute scalar S and storage T: 512-bit for 16-bit
+/// storage where the build targets AVX-512, 256-bit otherwise (see `Lanes512`).
+template <class S, class T>
+using PanelLanes = std::conditional_t<std::is_same_v<T, Eigen::half> ||
+                                          std::is_same_v<T, Eigen::bfloat16>,
+                                      Lanes512<S>, Lanes<S>>;
 #elif defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
-template <class S>
-using WideLanes = Lanes<S>;
+template <class S, class T>
+using PanelLanes = Lanes<S>;
 #endif
 
 /// out[g·K + c] = Σ_i W(i, g) x_c(i) for G columns starting at w (leading dimension ld), K
@@ -172,7 +178,7 @@ inline void dots_group(const T* w, Index ld, Index rows, const S* const* x, S* o
   static_assert(G >= 1 && K >= 1 && G * K <= 8, "dots_group: at most eight accumulators");
   Index i = 0;
 #if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
-  using L = WideLanes<S>;
+  using L = PanelLanes<S, T>;
   using V = typename L::V;
   V a0 = L::zero(), a1 = L::zero(), a2 = L::zero(), a3 = L::zero();
   V a4 = L::zero(), a5 = L::zero(), a6 = L::zero(), a7 = L::zero();
@@ -252,7 +258,7 @@ inline void axpy_group(const T* w, Index ld, Index rows, const S* c, S* y) {
   static_assert(G >= 1 && G <= 8, "axpy_group: at most eight columns");
   Index i = 0;
 #if defined(CURVOP_DETAIL_COLUMN_KERNELS_AVX2)
-  using L = WideLanes<S>;
+  using L = PanelLanes<S, T>;
   using V = typename L::V;
   const V c0 = L::broadcast(c[0]);
   const V c1 = L::broadcast(G > 1 ? c[1] : S(0));
