@@ -104,6 +104,29 @@ TEMPLATE_TEST_CASE("panel_gram equals WᵀW with the row sums of squares", "[det
   }
 }
 
+TEST_CASE("panel_gram widens a float panel to double while packing", "[detail]") {
+  if (!cpu_runs_this_build()) return;
+  for (const Index m : {1, 5, 13, 138}) {
+    for (const Index rows : {Index{3}, Index{97}, Index{4096}}) {
+      const Matrix<float> w = ct::gaussian_matrix<float>(rows, m, 30);
+      const Matrix<double> wd = w.cast<double>();
+      Matrix<double> k = Matrix<double>::Zero(m, m);
+      std::vector<double> buffer;
+      REQUIRE(cd::panel_gram(w.data(), rows, rows, m, k.data(), m, static_cast<double*>(nullptr),
+                             buffer));
+      // Products of floats are exact in double: only the double sums round.
+      const Matrix<double> err =
+          (k - wd.transpose() * wd).template triangularView<Eigen::Lower>();
+      CHECK(err.cwiseAbs().maxCoeff() <= 1e-13 * double(rows));
+    }
+  }
+  Matrix<float> w = ct::gaussian_matrix<float>(50, 3, 31);
+  w(49, 1) = std::numeric_limits<float>::infinity();
+  Matrix<double> k = Matrix<double>::Zero(3, 3);
+  std::vector<double> buffer;
+  CHECK_FALSE(cd::panel_gram(w.data(), 50, 50, 3, k.data(), 3, static_cast<double*>(nullptr), buffer));
+}
+
 TEMPLATE_TEST_CASE("panel_gram finds a NaN or Inf anywhere, including the tail rows", "[detail]",
                    float, double) {
   if (!cpu_runs_this_build()) return;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Level-3 kernels on a tall-skinny column-major panel W (`rows` x m, leading dimension ld, float
-// or double) for the set-up of M-FAC's static operator:
+// or double) for the set-up of M-FAC's static operator and the Cholesky QR of randomized SVD:
 //
 //   panel_gram:           K += WᵀW (lower triangle, double), plus the row sums of squares of W
-//                         and a finiteness check, in one read of W;
+//                         and a finiteness check, in one read of W (a float W may be widened
+//                         to double while it is packed);
 //   panel_solve_right_lt: W ← W L⁻ᵀ (L lower triangular m x m), in place.
 //
 // Why not Eigen's SYRK and TRSM: with m = 16…256 columns and thousands of rows, both reach only
@@ -79,14 +80,15 @@ inline void unpack_rows(const S* p, Index rows, Index m, S* w, Index ld, Index r
   }
 }
 
-/// Packs rows [r0, r0 + rows) of W for the Gram kernel: panels of 4 columns (the last one
-/// zero-padded), each panel a run of groups of `width` rows, each group 4 registers:
+/// Packs rows [r0, r0 + rows) of W (stored as T, packed as S: float → double widens exactly) for
+/// the Gram kernel: panels of 4 columns (the last one zero-padded), each panel a run of groups of
+/// `width` rows, each group 4 registers:
 ///   p[((cb · groups + g) · 4 + q) · width + l] = W(r0 + g · width + l, 4 · cb + q).
-/// Adds the row sums of squares into row_sq (length rows) and returns false if an entry is NaN
-/// or ±Inf: v − v is 0 for a finite v and NaN otherwise, so the sum of all of them stays 0
-/// only if every entry is finite (huge finite values, whose squares overflow, pass).
-template <class S>
-inline bool pack_gram_panels(const S* w, Index ld, Index r0, Index rows, Index m, S* p,
+/// Adds the row sums of squares into row_sq (length rows; skipped when null) and returns false if
+/// an entry is NaN or ±Inf: v − v is 0 for a finite v and NaN otherwise, so the sum of all of them
+/// stays 0 only if every entry is finite (huge finite values, whose squares overflow, pass).
+template <class S, class T>
+inline bool pack_gram_panels(const T* w, Index ld, Index r0, Index rows, Index m, S* p,
                              S* row_sq) {
   using L = Lanes<S>;
   using V = typename L::V;
@@ -98,11 +100,11 @@ inline bool pack_gram_panels(const S* w, Index ld, Index r0, Index rows, Index m
   bool finite = true;
   for (Index cb = 0; cb < panels; ++cb) {
     const Index q_end = std::min<Index>(4, m - 4 * cb);
-    const S* src[4];
+    const T* src[4];
     for (Index q = 0; q < 4; ++q) src[q] = w + (4 * cb + std::min(q, q_end - 1)) * ld + r0;
     S* dst = p + cb * groups * 4 * wd;
     for (Index g = 0; g < full; ++g, dst += 4 * wd) {
-      V sq = L::load(row_sq + g * wd);
+      V sq = row_sq != nullptr ? L::load(row_sq + g * wd) : L::zero();
       for (Index q = 0; q < 4; ++q) {
         V v = L::zero();
         if (q < q_end) {
@@ -112,15 +114,15 @@ inline bool pack_gram_panels(const S* w, Index ld, Index r0, Index rows, Index m
         }
         L::store(dst + q * wd, v);
       }
-      L::store(row_sq + g * wd, sq);
+      if (row_sq != nullptr) L::store(row_sq + g * wd, sq);
     }
     if (full < groups) {
       for (Index q = 0; q < 4; ++q) {
         for (Index l = 0; l < wd; ++l) {
           const Index i = full * wd + l;
-          const S v = (q < q_end && i < rows) ? src[q][i] : S(0);
+          const S v = (q < q_end && i < rows) ? static_cast<S>(src[q][i]) : S(0);
           finite = finite && (v - v) == S(0);
-          if (q < q_end && i < rows) row_sq[i] += v * v;
+          if (q < q_end && i < rows && row_sq != nullptr) row_sq[i] += v * v;
           dst[q * wd + l] = v;
         }
       }
@@ -168,23 +170,26 @@ inline void gram_tile(const S* a, const S* b, Index groups, Index m, Index ia, I
 }
 
 /// Adds the lower triangle (and some entries above it) of WᵀW for rows [0, rows) of the panel
-/// at w into k (m x m, column-major, leading dimension ldk), and the row sums of squares into
-/// row_sq (length rows, overwritten). `buffer` is scratch. Returns false, with k and row_sq
+/// at w (stored as T, computed in S: float, or double for a float or double panel) into k
+/// (m x m, column-major, leading dimension ldk), and the row sums of squares into row_sq (length
+/// rows, overwritten; may be null). `buffer` is scratch. Returns false, with k and row_sq
 /// unspecified, if W has a NaN or ±Inf entry.
 ///
 /// Blocks of rows are packed into 4-column panels; each lower-triangle tile (4 x 4 entries, each
 /// a register of partial sums over the rows) then streams two contiguous panels of the block.
-template <class S>
-bool panel_gram(const S* w, Index ld, Index rows, Index m, double* k, Index ldk, S* row_sq,
+template <class T, class S>
+bool panel_gram(const T* w, Index ld, Index rows, Index m, double* k, Index ldk, S* row_sq,
                 std::vector<S>& buffer) {
   constexpr Index wd = Lanes<S>::width;
   const Index panels = (m + 3) / 4;
   const Index block = level3_block_rows<S>(4 * panels);
   buffer.resize(static_cast<std::size_t>(panels * ((std::min(block, rows) + wd - 1) / wd) * 4 * wd));
-  std::fill(row_sq, row_sq + rows, S(0));
+  if (row_sq != nullptr) std::fill(row_sq, row_sq + rows, S(0));
   for (Index r0 = 0; r0 < rows; r0 += block) {
     const Index n = std::min(block, rows - r0);
-    if (!pack_gram_panels(w, ld, r0, n, m, buffer.data(), row_sq + r0)) return false;
+    if (!pack_gram_panels(w, ld, r0, n, m, buffer.data(), row_sq == nullptr ? nullptr : row_sq + r0)) {
+      return false;
+    }
     const Index groups = (n + wd - 1) / wd;
     for (Index jb = 0; jb < panels; ++jb) {
       const S* b = buffer.data() + jb * groups * 4 * wd;

@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <string>
 #include <curvop/concepts.hpp>
+#include <curvop/detail/panel_level3.hpp>
 #include <curvop/functions.hpp>
 #include <curvop/random.hpp>
 #include <type_traits>
+#include <vector>
 
 namespace curvop::lowrank {
 
@@ -140,8 +142,13 @@ void orthonormalize_householder(Matrix<S>& y) {
   qr.householderQ().applyThisOnTheLeft(y);
 }
 
-/// One Cholesky QR pass in place: G = YᵀY (formed in S, factored in double), Y ← Y R⁻¹. Returns
+/// One Cholesky QR pass in place: G = YᵀY (formed and factored in double), Y ← Y R⁻¹. Returns
 /// false (y untouched) when G is not numerically positive definite.
+///
+/// With AVX2 both steps are the packed kernels of curvop/detail/panel_level3.hpp: the Gram matrix
+/// widens a float Y to double while packing it (no converted copy of Y), and Y R⁻¹ = Y L⁻ᵀ with
+/// L = Rᵀ is their forward substitution. Otherwise Eigen's rank-k update (on a double copy of a
+/// float Y) and triangular solve do the same.
 template <class S>
 bool cholesky_qr_pass(Matrix<S>& y) {
   // The Gram matrix is formed in double: it costs m·l² flops against the m·n·l of the products
@@ -149,12 +156,20 @@ bool cholesky_qr_pass(Matrix<S>& y) {
   // Only the lower triangle is formed (a symmetric rank-l update: half the flops of YᵀY).
   const Index l = y.cols();
   Matrix<double> g = Matrix<double>::Zero(l, l);
+#if defined(CURVOP_DETAIL_PANEL_LEVEL3)
+  std::vector<double> buffer;
+  if (!curvop::detail::panel_gram(y.data(), y.rows(), y.rows(), l, g.data(), l,
+                                  static_cast<double*>(nullptr), buffer)) {
+    return false;
+  }
+#else
   if constexpr (std::is_same_v<S, double>) {
     g.selfadjointView<Eigen::Lower>().rankUpdate(y.transpose());
   } else {
     const Matrix<double> yd = y.template cast<double>();
     g.selfadjointView<Eigen::Lower>().rankUpdate(yd.transpose());
   }
+#endif
   Eigen::LLT<Matrix<double>, Eigen::Lower> llt(g);
   if (llt.info() != Eigen::Success) return false;
   const Matrix<double> r = llt.matrixU();
@@ -163,12 +178,20 @@ bool cholesky_qr_pass(Matrix<S>& y) {
   const double dmax = r.diagonal().cwiseAbs().maxCoeff();
   const double dmin = r.diagonal().cwiseAbs().minCoeff();
   if (!(dmin > 1e-6 * dmax)) return false;
+#if defined(CURVOP_DETAIL_PANEL_LEVEL3)
+  const Matrix<S> neg_lower = (-r.transpose()).template cast<S>();
+  const Vector<S> inv_diag = r.diagonal().cwiseInverse().template cast<S>();
+  std::vector<S> scratch;
+  curvop::detail::panel_solve_right_lt(y.data(), y.rows(), y.rows(), l, neg_lower.data(),
+                                       inv_diag.data(), scratch);
+#else
   if constexpr (std::is_same_v<S, double>) {
     r.template triangularView<Eigen::Upper>().template solveInPlace<Eigen::OnTheRight>(y);
   } else {
     const Matrix<S> rs = r.template cast<S>();
     rs.template triangularView<Eigen::Upper>().template solveInPlace<Eigen::OnTheRight>(y);
   }
+#endif
   return true;
 }
 
