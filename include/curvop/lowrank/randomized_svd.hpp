@@ -120,6 +120,37 @@ void transposed_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>&
   }
 }
 
+/// y = A x for a dense, column-major A (m x n) and a block x (n x k).
+///
+/// Eigen 3.4's GEMM splits the depth n into blocks of kc ≈ 600 (its L1 figure is quadrupled with
+/// AVX-512) but, once it has shortened the depth, never splits the m rows of the left operand
+/// (evaluateProductBlockingSizesHeuristic sets mc only when kc = n). For a large A the packed
+/// left block is then m x kc, 9.6 MB for m = 4096 in float, and the kernel streams it from L3 or
+/// memory instead of L2. Forming y in row blocks of about l2 / (512·sizeof(S)) rows (512 in float,
+/// 256 in double for a 1 MiB L2) keeps each packed block near the L2 size. Measured on this
+/// project's AMD EPYC machine (one thread, A 4096 x 4096, k = 138, interleaved medians of 15):
+/// float 79 → 85 GFLOP/s, double 41.6 → 44.6. With `EIGEN_USE_BLAS` the BLAS blocks for itself.
+/// **Cost:** 2·m·n·k flops, no extra memory.
+template <class S>
+void forward_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>& x, MutRef<S> y) {
+#if defined(EIGEN_USE_BLAS)
+  constexpr bool kEigenKernel = false;
+#else
+  constexpr bool kEigenKernel = true;
+#endif
+  const Index block = std::max<Index>(
+      64, static_cast<Index>(Eigen::l2CacheSize() / (512 * static_cast<std::ptrdiff_t>(sizeof(S)))) &
+              ~Index(15));
+  if (kEigenKernel && x.cols() > 1 && a.rows() >= 2 * block && a.cols() > 640) {
+    for (Index i = 0; i < a.rows(); i += block) {
+      const Index b = std::min(block, a.rows() - i);
+      y.middleRows(i, b).noalias() = a.middleRows(i, b) * x;
+    }
+  } else {
+    y.noalias() = a * x;
+  }
+}
+
 /// A non-owning operator view of a dense matrix (so matrices and operators share one code path).
 template <class S>
 struct MatrixView {
@@ -127,7 +158,7 @@ struct MatrixView {
   Eigen::Ref<const Matrix<S>> a;
   Index rows() const { return a.rows(); }
   Index cols() const { return a.cols(); }
-  void apply(const ConstRef<S>& x, MutRef<S> y) const { y.noalias() = a * x; }
+  void apply(const ConstRef<S>& x, MutRef<S> y) const { forward_product<S>(a, x, y); }
   void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const { transposed_product<S>(a, x, y); }
 };
 
