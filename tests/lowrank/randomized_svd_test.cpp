@@ -112,6 +112,65 @@ TEMPLATE_TEST_CASE("products with the transpose of a large matrix match the dens
   CHECK(ct::orthonormality_error(res.v) <= tol);
 }
 
+TEMPLATE_TEST_CASE("products with a tall matrix in row blocks match the dense ones", "[lowrank]",
+                   float, double) {
+  using S = TestType;
+  // 1100 rows: two or more row blocks (512 in float, 256 in double for a 1 MiB L2) and a ragged
+  // last one; 700 > 640 columns take the blocked path, k = 1 the plain product. Reference: double.
+  const Index m = 1100, n = 700;
+  const Matrix<S> a = ct::gaussian_matrix<S>(m, n, 71);
+  for (Index k : {1, 3, 24}) {
+    INFO("k " << k);
+    const Matrix<S> x = ct::gaussian_matrix<S>(n, k, 72);
+    Matrix<S> y = Matrix<S>::Constant(m, k, S(7));
+    lr::detail::forward_product<S>(a, x, y);
+    const Matrix<double> ref = a.template cast<double>() * x.template cast<double>();
+    CHECK(ct::rel_err(y, ref) <= ct::apply_tol<S>(n));
+  }
+  // Into a column block of a larger matrix (an outer stride other than m): nothing else written.
+  const Matrix<S> x = ct::gaussian_matrix<S>(n, 5, 73);
+  Matrix<S> wide = Matrix<S>::Constant(m, 9, S(7));
+  lr::detail::forward_product<S>(a, x, wide.middleCols(2, 5));
+  const Matrix<double> ref = a.template cast<double>() * x.template cast<double>();
+  CHECK(ct::rel_err(wide.middleCols(2, 5), ref) <= ct::apply_tol<S>(n));
+  CHECK((wide.leftCols(2).array() == S(7)).all());
+  CHECK((wide.rightCols(2).array() == S(7)).all());
+}
+
+TEMPLATE_TEST_CASE("the small SVD of the Rayleigh-Ritz step matches a dense SVD", "[lowrank]",
+                   float, double) {
+  using S = TestType;
+  // Bᵀ of full rank and of rank 4 < l = 12 (a sketch larger than the rank of A).
+  const Index n = 90, l = 12, k = 8;
+  for (Index rank : {l, Index(4)}) {
+    INFO("rank " << rank);
+    const auto known = ct::known_svd(n, l, 81, [&](Index i) {
+      return i < rank ? std::pow(0.5, static_cast<double>(i)) : 0.0;
+    });
+    const Matrix<S> bt = known.a.template cast<S>();
+    const Matrix<double> btd = bt.template cast<double>();
+    Matrix<S> u_small, v;
+    Vector<S> s;
+    lr::detail::small_svd(bt, k, u_small, s, v);
+    REQUIRE(s.size() == k);
+    REQUIRE(u_small.rows() == l);
+    REQUIRE(v.rows() == n);
+    const double tol = ct::apply_tol<S>(double(n));
+    Vector<double> s_ref = Vector<double>::Zero(k);
+    const Index top = std::min(k, rank);
+    s_ref.head(top) = known.s.head(top);
+    CHECK((s.template cast<double>() - s_ref).cwiseAbs().maxCoeff() <= tol);
+    CHECK(ct::orthonormality_error(u_small) <= tol);
+    CHECK(ct::orthonormality_error(v) <= tol);
+    // B = Ũ Σ Vᵀ restricted to the top `top` triplets reproduces the best rank-`top` part of B.
+    const Matrix<double> approx = u_small.template cast<double>().leftCols(top) *
+                                  s.template cast<double>().head(top).asDiagonal() *
+                                  v.template cast<double>().leftCols(top).transpose();
+    const Matrix<double> best = known.truncated(top).transpose();
+    CHECK((approx - best).norm() <= tol * btd.norm());
+  }
+}
+
 TEMPLATE_TEST_CASE("randomized_svd is reproducible from its seed", "[lowrank]", float, double) {
   using S = TestType;
   const Matrix<S> a = ct::decaying(90, 70, 5).a.cast<S>();
