@@ -2,6 +2,9 @@
 // Counter-based probes: reproducible, independent of block size, with the right moments.
 #include <curvop/random.hpp>
 
+#include <cmath>
+#include <numbers>
+
 #include "support/catch.hpp"
 
 using curvop::Index;
@@ -59,4 +62,45 @@ TEST_CASE("Rademacher and Gaussian probes have unit second moments", "[random]")
   // Fourth moment 3 (distinguishes a Gaussian from a uniform or a sign): sd of the estimate is
   // sqrt(96/n) = 0.022.
   CHECK(std::abs(g.array().pow(4).mean() - 3.0) < 5.0 * std::sqrt(96.0 / n));
+}
+
+TEST_CASE("Gaussian probes are the halves of Box-Muller pairs, entry by counter", "[random]") {
+  const cr::CounterRng rng(42, 3);
+  // Odd lengths and offsets make pairs straddle column boundaries; every entry must still be the
+  // generator's number for its counter.
+  for (Index n : {1, 2, 7, 36}) {
+    for (std::uint64_t first : {0U, 1U, 5U}) {
+      const Matrix<double> g = cr::probes<double>(n, 4, cr::Distribution::Gaussian, 42, first, 3);
+      for (Index j = 0; j < 4; ++j) {
+        for (Index i = 0; i < n; ++i) {
+          const std::uint64_t c = (first + static_cast<std::uint64_t>(j)) * static_cast<std::uint64_t>(n) +
+                                  static_cast<std::uint64_t>(i);
+          REQUIRE(g(i, j) == rng.gaussian(c));
+        }
+      }
+    }
+  }
+  // Closed form of the pair from its two uniforms: z₀² + z₁² = −2 ln u₁, angle 2πu₂.
+  for (std::uint64_t p : {0U, 1U, 17U, 123456U}) {
+    const double z0 = rng.gaussian(2 * p), z1 = rng.gaussian(2 * p + 1);
+    CHECK(z0 * z0 + z1 * z1 == Approx(-2.0 * std::log(rng.uniform(2 * p))).epsilon(1e-12));
+    double angle = std::atan2(z1, z0);
+    if (angle < 0) angle += 2.0 * std::numbers::pi;
+    CHECK(angle == Approx(2.0 * std::numbers::pi * rng.uniform(2 * p + 1)).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("the two halves of a Box-Muller pair are independent", "[random]") {
+  // Even and odd entries of one long probe are the cosine and sine halves of the same pairs.
+  const Index n = 400000;
+  const Matrix<double> g = cr::gaussian<double>(n, 1, 11);
+  const auto pairs = g.reshaped(2, n / 2);
+  const Eigen::ArrayXd z0 = pairs.row(0).transpose().array(), z1 = pairs.row(1).transpose().array();
+  const double count = double(n / 2);
+  // E[z₀z₁] = 0 with sd 1/√N; E[z₀²z₁²] = 1 with sd √((E z⁴)² − 1) / √N = √8/√N (it would be
+  // E z⁴ = 3 if the halves were equal, and far from 1 if they shared their radius only).
+  CHECK(std::abs((z0 * z1).mean()) < 5.0 / std::sqrt(count));
+  CHECK(std::abs((z0.square() * z1.square()).mean() - 1.0) < 5.0 * std::sqrt(8.0 / count));
+  CHECK(std::abs(z0.square().mean() - 1.0) < 5.0 * std::sqrt(2.0 / count));
+  CHECK(std::abs(z1.square().mean() - 1.0) < 5.0 * std::sqrt(2.0 / count));
 }

@@ -41,11 +41,26 @@ class CounterRng {
   }
   /// ±1 with probability 1/2 each.
   double rademacher(std::uint64_t n) const noexcept { return (bits(n) >> 63) ? 1.0 : -1.0; }
-  /// Standard normal by Box–Muller from the uniforms of counters 2n and 2n + 1 (one normal per
-  /// pair, so that entry n depends on nothing but n).
+  /// Standard normal number n: the cosine half (n even) or the sine half (n odd) of the Box–Muller
+  /// pair `gaussian_pair(n / 2)`. Entry n depends on nothing but n.
   double gaussian(std::uint64_t n) const noexcept {
-    const double u1 = uniform(2 * n), u2 = uniform(2 * n + 1);
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    const GaussianPair z = gaussian_pair(n / 2);
+    return (n & 1U) != 0 ? z.sine : z.cosine;
+  }
+
+  /// Standard normal numbers 2p and 2p + 1 (see `gaussian`) at the cost of one.
+  ///
+  /// Box–Muller: for independent uniforms u₁, u₂ (counters 2p and 2p + 1), ρ = √(−2 ln u₁) and
+  /// θ = 2πu₂ make ρ cos θ and ρ sin θ two independent N(0, 1) numbers (ρ² is χ²₂-distributed and
+  /// θ uniform, independent of it). Using both halves halves the logarithms and square roots, and
+  /// compilers fuse cos and sin of one angle into one sincos call.
+  struct GaussianPair {
+    double cosine, sine;
+  };
+  GaussianPair gaussian_pair(std::uint64_t p) const noexcept {
+    const double rho = std::sqrt(-2.0 * std::log(uniform(2 * p)));
+    const double theta = 2.0 * std::numbers::pi * uniform(2 * p + 1);
+    return {rho * std::cos(theta), rho * std::sin(theta)};
   }
 
  private:
@@ -59,6 +74,32 @@ enum class Distribution {
 };
 
 namespace detail {
+/// Fills column j of `out` with Gaussian numbers base_j, base_j + 1, ... (base_j = (first_probe +
+/// j)·n): whole Box–Muller pairs where both halves land in the column, `gaussian` at the ends.
+template <class S>
+void fill_gaussian(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
+                   std::uint64_t first_probe, const CounterRng& rng) {
+  const auto n = static_cast<std::uint64_t>(out.rows());
+  const Index rows = out.rows(), k = out.cols();
+#if defined(CURVOP_USE_OPENMP)
+#pragma omp parallel for schedule(static) if (out.size() > 65536)
+#endif
+  for (Index j = 0; j < k; ++j) {
+    const std::uint64_t base = (first_probe + static_cast<std::uint64_t>(j)) * n;
+    Index i = 0;
+    if ((base & 1U) != 0 && rows > 0) {
+      out(0, j) = static_cast<S>(rng.gaussian(base));
+      i = 1;
+    }
+    for (; i + 1 < rows; i += 2) {
+      const CounterRng::GaussianPair z = rng.gaussian_pair((base + static_cast<std::uint64_t>(i)) / 2);
+      out(i, j) = static_cast<S>(z.cosine);
+      out(i + 1, j) = static_cast<S>(z.sine);
+    }
+    if (i < rows) out(i, j) = static_cast<S>(rng.gaussian(base + static_cast<std::uint64_t>(i)));
+  }
+}
+
 template <class S, class F>
 void fill_probes(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
                  std::uint64_t first_probe, F&& entry) {
@@ -87,7 +128,7 @@ void fill_probes(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> ou
   if (dist == Distribution::Rademacher) {
     detail::fill_probes<S>(out, first_probe, [&](std::uint64_t c) { return rng.rademacher(c); });
   } else {
-    detail::fill_probes<S>(out, first_probe, [&](std::uint64_t c) { return rng.gaussian(c); });
+    detail::fill_gaussian<S>(out, first_probe, rng);
   }
 }
 
