@@ -244,16 +244,9 @@ TEST_CASE("products with a diagonal control variate are counted in control_matve
           "[estimators]") {
   const Index n = 30;
   const Matrix<double> a = test::spd_matrix<double>(n, 5);
-  const Matrix<double> c = Matrix<double>(a.diagonal().asDiagonal());
   const Dense<double> op(a);
   Index columns = 0;
-  const auto counted = function_operator<double>(
-      n, n,
-      [&](const ConstRef<double>& x, MutRef<double> y) {
-        columns += x.cols();
-        y.noalias() = c * x;
-      },
-      symmetric);
+  const auto counted = test::counting_diagonal(a, &columns);
   for (auto m : {DiagonalMethod::Hutchinson, DiagonalMethod::XDiag}) {
     columns = 0;
     const auto e =

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Test matrices of the estimator tests: symmetric matrices with a prescribed spectrum, and
-// helpers for statistics over seeds.
+// Test matrices of the estimator tests: symmetric matrices with a prescribed spectrum, a
+// control variate that counts its products, and helpers for statistics over seeds.
 #ifndef CURVOP_TESTS_ESTIMATORS_SUPPORT_MATRICES_HPP
 #define CURVOP_TESTS_ESTIMATORS_SUPPORT_MATRICES_HPP
 
 #include <cmath>
+#include <curvop/operators/function.hpp>
 #include <vector>
 
 #include "support/rng.hpp"
@@ -36,6 +37,20 @@ inline Stats stats(const std::vector<double>& x) {
   for (double v : x) s.sd += (v - s.mean) * (v - s.mean);
   s.sd = std::sqrt(s.sd / double(x.size() - 1));
   return s;
+}
+
+/// diag(A) as a symmetric operator with no diagonal() member (so an estimator needs products
+/// with unit vectors for its trace or diagonal) that adds the number of columns of every block
+/// it is applied to into *columns: the control variate of the control_matvecs tests.
+inline auto counting_diagonal(const Matrix<double>& a, Index* columns) {
+  const Matrix<double> c = Matrix<double>(a.diagonal().asDiagonal());
+  return function_operator<double>(
+      a.rows(), a.cols(),
+      [c, columns](const ConstRef<double>& x, MutRef<double> y) {
+        *columns += x.cols();
+        y.noalias() = c * x;
+      },
+      symmetric);
 }
 
 }  // namespace curvop::test
