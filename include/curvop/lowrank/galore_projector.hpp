@@ -271,7 +271,7 @@ class GaLoreProjector {
     if (m_side == Side::Left) {
       out.noalias() = m_p.transpose() * g;
     } else {
-      out.noalias() = g * m_p;
+      detail::forward_product<S>(g, m_p, out);  // row blocks for a large G (see there)
     }
   }
   /// Returns the projected gradient.
