@@ -89,6 +89,14 @@ struct Shape {
   Index cols() const { return c; }
 };
 
+/// Whether dense products go to Eigen's own GEMM (whose blocking the two products below work
+/// around) rather than to a BLAS (`EIGEN_USE_BLAS`), which blocks and threads for itself.
+#if defined(EIGEN_USE_BLAS)
+inline constexpr bool kEigenGemm = false;
+#else
+inline constexpr bool kEigenGemm = true;
+#endif
+
 /// y = Aᵀ x for a dense, column-major A (m x n) and a block x (m x k).
 ///
 /// Eigen evaluates `A.transpose() * x` into a column-major y with the large A as a row-major
@@ -105,13 +113,8 @@ struct Shape {
 /// **Cost:** 2·m·n·k flops; extra memory n·k for large A, none otherwise.
 template <class S>
 void transposed_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>& x, MutRef<S> y) {
-#if defined(EIGEN_USE_BLAS)
-  constexpr bool kEigenKernel = false;
-#else
-  constexpr bool kEigenKernel = true;
-#endif
   constexpr Index kLargeEntries = Index(512) * 512;  // about the L2 cache in float
-  if (kEigenKernel && x.cols() > 1 && a.rows() * a.cols() >= kLargeEntries) {
+  if (kEigenGemm && x.cols() > 1 && a.rows() * a.cols() >= kLargeEntries) {
     Matrix<S> yt(x.cols(), a.cols());
     yt.noalias() = x.transpose() * a;
     y = yt.transpose();
@@ -136,18 +139,13 @@ void transposed_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>&
 /// **Cost:** 2·m·n·k flops, no extra memory.
 template <class S>
 void forward_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>& x, MutRef<S> y) {
-#if defined(EIGEN_USE_BLAS)
-  constexpr bool kEigenKernel = false;
-#else
-  constexpr bool kEigenKernel = true;
-#endif
   const Index m = a.rows();
   const Index threads = std::max(1, Eigen::nbThreads());
   Index block = std::max<Index>(
       64, static_cast<Index>(Eigen::l2CacheSize() / (512 * static_cast<std::ptrdiff_t>(sizeof(S)))) &
               ~Index(15));
   if (threads > 1) block = std::min(block, std::max<Index>(64, ((m + threads - 1) / threads + 15) & ~Index(15)));
-  if (!(kEigenKernel && x.cols() > 1 && m >= 2 * block && a.cols() > 640)) {
+  if (!(kEigenGemm && x.cols() > 1 && m >= 2 * block && a.cols() > 640)) {
     y.noalias() = a * x;
     return;
   }
