@@ -141,8 +141,12 @@ struct TransposedView {
   Eigen::Ref<const Matrix<S>> a;
   Index rows() const { return a.cols(); }
   Index cols() const { return a.rows(); }
-  void apply(const ConstRef<S>& x, MutRef<S> y) const { transposed_product<S>(a, x, y); }
-  void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const { y.noalias() = a * x; }
+  void apply(const ConstRef<S>& x, MutRef<S> y) const {
+    curvop::detail::transposed_product<S>(a, x, y);
+  }
+  void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const {
+    curvop::detail::forward_product<S>(a, x, y);
+  }
 };
 
 }  // namespace detail
@@ -271,7 +275,7 @@ class GaLoreProjector {
     if (m_side == Side::Left) {
       out.noalias() = m_p.transpose() * g;
     } else {
-      detail::forward_product<S>(g, m_p, out);  // row blocks for a large G (see there)
+      curvop::detail::forward_product<S>(g, m_p, out);  // row blocks for a large G (see there)
     }
   }
   /// Returns the projected gradient.

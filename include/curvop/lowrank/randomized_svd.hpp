@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <curvop/concepts.hpp>
+#include <curvop/detail/dense_products.hpp>
 #include <curvop/detail/panel_level3.hpp>
 #include <curvop/functions.hpp>
 #include <curvop/random.hpp>
@@ -89,76 +90,6 @@ struct Shape {
   Index cols() const { return c; }
 };
 
-/// Whether dense products go to Eigen's own GEMM (whose blocking the two products below work
-/// around) rather than to a BLAS (`EIGEN_USE_BLAS`), which blocks and threads for itself.
-#if defined(EIGEN_USE_BLAS)
-inline constexpr bool kEigenGemm = false;
-#else
-inline constexpr bool kEigenGemm = true;
-#endif
-
-/// y = Aᵀ x for a dense, column-major A (m x n) and a block x (m x k).
-///
-/// Eigen evaluates `A.transpose() * x` into a column-major y with the large A as a row-major
-/// left operand, whose packing into the GEMM kernel's panels is a strided gather. Measured on
-/// this project's AMD EPYC machine (AVX-512, one thread, float, A 4096 x 4096) it runs at
-/// 60–75% of the rate of the same product written the other way round, (xᵀ A)ᵀ, where A is the
-/// column-major right operand (k = 138: 47–63 against 76–84 GFLOP/s; k = 16: 19 against 46); on
-/// an Intel Xeon with AVX-512 both orders ran at the same rate, within noise. So for a block
-/// (k > 1) and an A beyond the caches the product is formed as Yᵀ = xᵀ A into a k x n temporary
-/// and transposed into y: one extra pass over n·k entries, about 1/(2m) of the product's flops.
-/// Assigning to `y.transpose()` does not help: Eigen maps it back to the slow form. With
-/// `EIGEN_USE_BLAS` the product goes to the BLAS, whose sgemm/dgemm take the transpose as a flag
-/// at full speed, so the plain form is kept there.
-/// **Cost:** 2·m·n·k flops; extra memory n·k for large A, none otherwise.
-template <class S>
-void transposed_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>& x, MutRef<S> y) {
-  constexpr Index kLargeEntries = Index(512) * 512;  // about the L2 cache in float
-  if (kEigenGemm && x.cols() > 1 && a.rows() * a.cols() >= kLargeEntries) {
-    Matrix<S> yt(x.cols(), a.cols());
-    yt.noalias() = x.transpose() * a;
-    y = yt.transpose();
-  } else {
-    y.noalias() = a.transpose() * x;
-  }
-}
-
-/// y = A x for a dense, column-major A (m x n) and a block x (n x k).
-///
-/// Eigen 3.4's GEMM splits the depth n into blocks of kc ≈ 600 (its L1 figure is quadrupled with
-/// AVX-512) but, once it has shortened the depth, never splits the m rows of the left operand
-/// (evaluateProductBlockingSizesHeuristic sets mc only when kc = n). For a large A the packed
-/// left block is then m x kc, 9.6 MB for m = 4096 in float, and the kernel streams it from L3 or
-/// memory instead of L2. Forming y in row blocks of about l2 / (512·sizeof(S)) rows (512 in float,
-/// 256 in double for a 1 MiB L2) keeps each packed block near the L2 size. With OpenMP the blocks
-/// are shared among the threads (at least one block per thread), each product single-threaded:
-/// Eigen's own split of one product over threads ran at 105–155 GFLOP/s here, the row blocks at
-/// 165–173. Measured on this project's AMD EPYC machine (A 4096 x 4096, k = 138, interleaved
-/// medians of 15): one thread, float 79 → 85 GFLOP/s, double 41.6 → 44.6. With `EIGEN_USE_BLAS`
-/// the BLAS blocks and threads for itself.
-/// **Cost:** 2·m·n·k flops, no extra memory.
-template <class S>
-void forward_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>& x, MutRef<S> y) {
-  const Index m = a.rows();
-  const Index threads = std::max(1, Eigen::nbThreads());
-  Index block = std::max<Index>(
-      64, static_cast<Index>(Eigen::l2CacheSize() / (512 * static_cast<std::ptrdiff_t>(sizeof(S)))) &
-              ~Index(15));
-  if (threads > 1) block = std::min(block, std::max<Index>(64, ((m + threads - 1) / threads + 15) & ~Index(15)));
-  if (!(kEigenGemm && x.cols() > 1 && m >= 2 * block && a.cols() > 640)) {
-    y.noalias() = a * x;
-    return;
-  }
-  const Index count = (m + block - 1) / block;
-#if defined(CURVOP_USE_OPENMP)
-#pragma omp parallel for schedule(static) if (threads > 1)
-#endif
-  for (Index c = 0; c < count; ++c) {
-    const Index i = c * block, b = std::min(block, m - i);
-    y.middleRows(i, b).noalias() = a.middleRows(i, b) * x;
-  }
-}
-
 /// A non-owning operator view of a dense matrix (so matrices and operators share one code path).
 template <class S>
 struct MatrixView {
@@ -166,8 +97,12 @@ struct MatrixView {
   Eigen::Ref<const Matrix<S>> a;
   Index rows() const { return a.rows(); }
   Index cols() const { return a.cols(); }
-  void apply(const ConstRef<S>& x, MutRef<S> y) const { forward_product<S>(a, x, y); }
-  void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const { transposed_product<S>(a, x, y); }
+  void apply(const ConstRef<S>& x, MutRef<S> y) const {
+    curvop::detail::forward_product<S>(a, x, y);
+  }
+  void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const {
+    curvop::detail::transposed_product<S>(a, x, y);
+  }
 };
 
 /// Replaces the columns of y (m x l, l <= m) by an orthonormal basis of their span by Householder

@@ -6,6 +6,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/LU>
 #include <curvop/concepts.hpp>
+#include <curvop/detail/dense_products.hpp>
 #include <memory>
 #include <utility>
 
@@ -15,9 +16,12 @@ namespace curvop {
 ///
 /// `apply` is y = A x (one GEMM), `apply_transpose` y = Aᵀ x, `apply_inverse` y = A⁻¹ x through
 /// a partial-pivoting LU computed once at construction when A is square (O(n³) then; a rectangular
-/// A has no inverse and `apply_inverse` asserts).
+/// A has no inverse and `apply_inverse` asserts). Products with blocks of vectors go through
+/// curvop/detail/dense_products.hpp (A x in row blocks, Aᵀx as (xᵀA)ᵀ for a large A), as in
+/// `SymmetricDense` and `DenseView`.
 ///
-/// Cost: `apply` 2·rows·cols·k flops, no extra memory; `apply_inverse` 2·n²·k flops.
+/// Cost: `apply` 2·rows·cols·k flops, no extra memory; `apply_transpose` the same, plus a
+/// k x cols temporary for a large A; `apply_inverse` 2·n²·k flops.
 /// \tparam S float or double
 template <class S>
 class Dense {
@@ -38,7 +42,7 @@ class Dense {
 
   void apply(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
-    y.noalias() = m_a * x;
+    detail::forward_product<S>(m_a, x, y);
   }
   void apply_add(const ConstRef<S>& x, MutRef<S> y, S alpha) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
@@ -46,7 +50,7 @@ class Dense {
   }
   void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(cols(), rows(), x, y);
-    y.noalias() = m_a.transpose() * x;
+    detail::transposed_product<S>(m_a, x, y);
   }
   void apply_inverse(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT(m_lu != nullptr, "Dense::apply_inverse: the matrix is not square");
@@ -99,7 +103,7 @@ class SymmetricDense {
 
   void apply(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
-    y.noalias() = m_a * x;
+    detail::forward_product<S>(m_a, x, y);
   }
   void apply_add(const ConstRef<S>& x, MutRef<S> y, S alpha) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
@@ -133,7 +137,7 @@ class DenseView {
 
   void apply(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
-    y.noalias() = m_a * x;
+    detail::forward_product<S>(m_a, x, y);
   }
   void apply_add(const ConstRef<S>& x, MutRef<S> y, S alpha) const {
     CURVOP_ASSERT_APPLY(rows(), cols(), x, y);
@@ -141,7 +145,7 @@ class DenseView {
   }
   void apply_transpose(const ConstRef<S>& x, MutRef<S> y) const {
     CURVOP_ASSERT_APPLY(cols(), rows(), x, y);
-    y.noalias() = m_a.transpose() * x;
+    detail::transposed_product<S>(m_a, x, y);
   }
   Vector<S> diagonal() const { return m_a.diagonal(); }
 
