@@ -73,8 +73,9 @@ TEST_CASE("Gaussian probes are the halves of Box-Muller pairs, entry by counter"
       const Matrix<double> g = cr::probes<double>(n, 4, cr::Distribution::Gaussian, 42, first, 3);
       for (Index j = 0; j < 4; ++j) {
         for (Index i = 0; i < n; ++i) {
-          const std::uint64_t c = (first + static_cast<std::uint64_t>(j)) * static_cast<std::uint64_t>(n) +
-                                  static_cast<std::uint64_t>(i);
+          const auto column = first + static_cast<std::uint64_t>(j);
+          const std::uint64_t c =
+              column * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(i);
           REQUIRE(g(i, j) == rng.gaussian(c));
         }
       }

@@ -74,46 +74,17 @@ enum class Distribution {
 };
 
 namespace detail {
-/// Fills column j of `out` with Gaussian numbers base_j, base_j + 1, ... (base_j = (first_probe +
-/// j)·n): whole Box–Muller pairs where both halves land in the column, `gaussian` at the ends.
-template <class S>
-void fill_gaussian(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
-                   std::uint64_t first_probe, const CounterRng& rng) {
-  const auto n = static_cast<std::uint64_t>(out.rows());
-  const Index rows = out.rows(), k = out.cols();
-#if defined(CURVOP_USE_OPENMP)
-#pragma omp parallel for schedule(static) if (out.size() > 65536)
-#endif
-  for (Index j = 0; j < k; ++j) {
-    const std::uint64_t base = (first_probe + static_cast<std::uint64_t>(j)) * n;
-    Index i = 0;
-    if ((base & 1U) != 0 && rows > 0) {
-      out(0, j) = static_cast<S>(rng.gaussian(base));
-      i = 1;
-    }
-    for (; i + 1 < rows; i += 2) {
-      const CounterRng::GaussianPair z = rng.gaussian_pair((base + static_cast<std::uint64_t>(i)) / 2);
-      out(i, j) = static_cast<S>(z.cosine);
-      out(i + 1, j) = static_cast<S>(z.sine);
-    }
-    if (i < rows) out(i, j) = static_cast<S>(rng.gaussian(base + static_cast<std::uint64_t>(i)));
-  }
-}
-
+/// Calls fill(j, base_j) for every column j of `out` (n x k), base_j = (first_probe + j)·n being
+/// the counter of its first entry; columns are shared among OpenMP threads for large blocks.
 template <class S, class F>
-void fill_probes(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
-                 std::uint64_t first_probe, F&& entry) {
+void for_each_probe(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
+                    std::uint64_t first_probe, F&& fill) {
   const auto n = static_cast<std::uint64_t>(out.rows());
   const Index k = out.cols();
 #if defined(CURVOP_USE_OPENMP)
 #pragma omp parallel for schedule(static) if (out.size() > 65536)
 #endif
-  for (Index j = 0; j < k; ++j) {
-    const std::uint64_t base = (first_probe + static_cast<std::uint64_t>(j)) * n;
-    for (Index i = 0; i < out.rows(); ++i) {
-      out(i, j) = static_cast<S>(entry(base + static_cast<std::uint64_t>(i)));
-    }
-  }
+  for (Index j = 0; j < k; ++j) fill(j, (first_probe + static_cast<std::uint64_t>(j)) * n);
 }
 }  // namespace detail
 
@@ -126,9 +97,27 @@ void fill_probes(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> ou
                  std::uint64_t stream = 0) {
   const CounterRng rng(seed, stream);
   if (dist == Distribution::Rademacher) {
-    detail::fill_probes<S>(out, first_probe, [&](std::uint64_t c) { return rng.rademacher(c); });
+    detail::for_each_probe<S>(out, first_probe, [&](Index j, std::uint64_t base) {
+      for (Index i = 0; i < out.rows(); ++i) {
+        out(i, j) = static_cast<S>(rng.rademacher(base + static_cast<std::uint64_t>(i)));
+      }
+    });
   } else {
-    detail::fill_gaussian<S>(out, first_probe, rng);
+    // Whole Box–Muller pairs where both halves land in the column, `gaussian` at odd ends.
+    detail::for_each_probe<S>(out, first_probe, [&](Index j, std::uint64_t base) {
+      const Index rows = out.rows();
+      Index i = 0;
+      if ((base & 1U) != 0 && rows > 0) {
+        out(0, j) = static_cast<S>(rng.gaussian(base));
+        i = 1;
+      }
+      for (; i + 1 < rows; i += 2) {
+        const auto z = rng.gaussian_pair((base + static_cast<std::uint64_t>(i)) / 2);
+        out(i, j) = static_cast<S>(z.cosine);
+        out(i + 1, j) = static_cast<S>(z.sine);
+      }
+      if (i < rows) out(i, j) = static_cast<S>(rng.gaussian(base + static_cast<std::uint64_t>(i)));
+    });
   }
 }
 

@@ -60,22 +60,25 @@ void transposed_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>&
 /// medians of 15): one thread, float 79 → 85 GFLOP/s, double 41.6 → 44.6. With `EIGEN_USE_BLAS`
 /// the BLAS blocks and threads for itself.
 ///
-/// Only thin blocks (k ≤ 256, m ≥ 4 blocks) are split: there Eigen packs the left block once per depth step and
-/// uses it for few columns, so its trip through L3 is the cost. Measured (one thread, interleaved
-/// medians): k = 8–256 on 2048–8192 rows gained 3–32% (most in double and at small k), k = 512
-/// ±4%, while wide blocks (1024² · 1024, 2048³, 4096² · 1024) lost 1–5%; 1024 rows lost 2% and
-/// 1536 rows gained nothing.
+/// Only thin blocks (k ≤ 256, m ≥ 4 row blocks) are split: there Eigen packs the left block once
+/// per depth step and uses it for few columns, so its trip through L3 is the cost. Measured (one
+/// thread, interleaved medians): k = 8–256 on 2048–8192 rows gained 3–32% (most in double and at
+/// small k), k = 512 ±4%, while wide blocks (1024² · 1024, 2048³, 4096² · 1024) lost 1–5%; 1024
+/// rows lost 2% and 1536 rows gained nothing.
 /// **Cost:** 2·m·n·k flops, no extra memory.
 template <class S>
 void forward_product(const Eigen::Ref<const Matrix<S>>& a, const ConstRef<S>& x, MutRef<S> y) {
   const Index m = a.rows();
   const Index threads = std::max(1, Eigen::nbThreads());
-  Index block = std::max<Index>(
-      64, static_cast<Index>(Eigen::l2CacheSize() / (512 * static_cast<std::ptrdiff_t>(sizeof(S)))) &
-              ~Index(15));
-  if (threads > 1) block = std::min(block, std::max<Index>(64, ((m + threads - 1) / threads + 15) & ~Index(15)));
+  const auto l2_rows = Eigen::l2CacheSize() / (512 * static_cast<std::ptrdiff_t>(sizeof(S)));
+  Index block = std::max<Index>(64, static_cast<Index>(l2_rows) & ~Index(15));
+  if (threads > 1) {
+    const Index per_thread = ((m + threads - 1) / threads + 15) & ~Index(15);
+    block = std::min(block, std::max<Index>(64, per_thread));
+  }
   constexpr Index kThinBlock = 256;
-  if (!(kEigenGemm && x.cols() > 1 && x.cols() <= kThinBlock && m >= 4 * block && a.cols() > 640)) {
+  const bool thin = x.cols() > 1 && x.cols() <= kThinBlock;
+  if (!(kEigenGemm && thin && m >= 4 * block && a.cols() > 640)) {
     y.noalias() = a * x;
     return;
   }

@@ -187,7 +187,8 @@ bool panel_gram(const T* w, Index ld, Index rows, Index m, double* k, Index ldk,
   if (row_sq != nullptr) std::fill(row_sq, row_sq + rows, S(0));
   for (Index r0 = 0; r0 < rows; r0 += block) {
     const Index n = std::min(block, rows - r0);
-    if (!pack_gram_panels(w, ld, r0, n, m, buffer.data(), row_sq == nullptr ? nullptr : row_sq + r0)) {
+    S* const sq = row_sq == nullptr ? nullptr : row_sq + r0;
+    if (!pack_gram_panels(w, ld, r0, n, m, buffer.data(), sq)) {
       return false;
     }
     const Index groups = (n + wd - 1) / wd;
